@@ -1,0 +1,390 @@
+package change
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/inventory/diag"
+	"github.com/rolloutconsole/rollout/inventory/internal/yamlx"
+	"github.com/rolloutconsole/rollout/inventory/shell"
+)
+
+// HostFields are the placeholders every host command may use.
+var HostFields = []string{"Host", "Address", "Service", "Change"}
+
+// SwapFields are the placeholders the swap commands may use.
+var SwapFields = []string{"Promote", "Demote", "Host", "Service", "Change"}
+
+// Options tune how a change file is loaded.
+type Options struct {
+	// Getenv reads the operator's environment for env values given as
+	// from_env; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Load reads and validates the change file at path. The error, when not nil,
+// is a diag.List holding every problem found, each with file:line:col.
+func Load(path string, opts Options) (*Change, error) {
+	data, err := inventory.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse validates change data read from file (used in messages only).
+func Parse(file string, data []byte, opts Options) (*Change, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	var errs diag.List
+	doc := &yamlx.Doc{File: file, Errs: &errs}
+	root := yamlx.Parse(doc, data)
+	if !root.Present() {
+		if len(errs) == 0 {
+			errs.Add(file, diag.Pos{Line: 1, Col: 1}, "see examples/change.yaml", "the change file is empty")
+		}
+		return nil, errs.Err()
+	}
+	p := &parser{file: file, errs: &errs, getenv: opts.Getenv}
+	c := p.change(root)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	c.File = file
+	c.Digest = digest(c)
+	return c, nil
+}
+
+type parser struct {
+	file   string
+	errs   *diag.List
+	getenv func(string) string
+}
+
+func (p *parser) change(root yamlx.Node) *Change {
+	f := root.Fields("the change", "name", "apply", "verify", "rollback", "swap", "canary", "fleet", "timeouts", "env")
+	c := &Change{}
+	c.Name = f["name"].String("name")
+	if strings.TrimSpace(c.Name) == "" {
+		p.missing(root, f, "name", "name the change, e.g. name: nginx 1.25.3", "the change has no name")
+	}
+	c.Timeouts = p.timeouts(f["timeouts"])
+	c.Apply = p.step(f["apply"], "apply", HostFields)
+	if c.Apply.Run == nil {
+		p.missing(root, f, "apply", "add apply: the command that makes the change on a host", "the change has no apply command")
+	}
+	c.Verify = p.checks(f["verify"], "verify", HostFields)
+	if len(c.Verify) == 0 {
+		p.missing(root, f, "verify", "add verify: a command that exits 0 only when the host is healthy", "the change has no verify check; without one no phase can pass")
+	}
+	c.Rollback = p.step(f["rollback"], "rollback", HostFields)
+	if c.Rollback.Run == nil {
+		p.missing(root, f, "rollback", "add rollback: the command that undoes apply", "the change has no rollback command")
+	}
+	if sw := f["swap"]; sw.Present() {
+		c.Swap = p.swap(sw)
+	}
+	c.Canary = p.canary(f["canary"])
+	c.Fleet = p.fleet(f["fleet"])
+	c.Env = p.env(f["env"])
+	return c
+}
+
+// missing reports a required key, at the key when it is there but empty, or
+// at the top of the file.
+func (p *parser) missing(root yamlx.Node, f map[string]yamlx.Node, key, hint, msg string) {
+	if n, ok := f[key]; ok {
+		n.Errorf(hint, "%s", msg)
+		return
+	}
+	p.errs.Add(p.file, diag.Pos{Line: 1, Col: 1}, hint, "%s", msg)
+}
+
+// step reads "cmd" or {run, pty, timeout}.
+func (p *parser) step(n yamlx.Node, what string, fields []string) Step {
+	if !n.Present() {
+		return Step{}
+	}
+	s := Step{Pos: n.Pos()}
+	run := n
+	if n.IsMap() {
+		f := n.Fields(what, "run", "pty", "timeout")
+		run = f["run"]
+		s.PTY = f["pty"].Bool("pty")
+		s.Timeout = p.duration(f["timeout"], what+" timeout")
+		if !run.Present() {
+			n.Errorf("add run: the command to run", "%s has no run command", what)
+			return Step{}
+		}
+	}
+	s.Run = p.template(run, what, fields)
+	return s
+}
+
+func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Template {
+	text := n.String(what)
+	if strings.TrimSpace(text) == "" {
+		n.Errorf("", "%s is an empty command", what)
+		return nil
+	}
+	if strings.IndexByte(text, 0) >= 0 {
+		n.Errorf("", "%s holds a NUL byte", what)
+		return nil
+	}
+	t, err := shell.Parse(text)
+	if err != nil {
+		n.Errorf("", "%s: %v", what, err)
+		return nil
+	}
+	for _, name := range t.Fields() {
+		if !contains(fields, name) {
+			n.Errorf("placeholders here: {{."+strings.Join(fields, "}}, {{.")+"}}", "%s uses {{.%s}}, which has no value there", what, name)
+		}
+	}
+	return t
+}
+
+// checks reads a verify list: a command, or a list of commands or
+// {run, retries, interval, timeout, pty}.
+func (p *parser) checks(n yamlx.Node, what string, fields []string) []Check {
+	var out []Check
+	for i, item := range n.Seq(what, true) {
+		name := what
+		if len(n.Seq(what, true)) > 1 {
+			name = what + " check " + strconv.Itoa(i+1)
+		}
+		c := Check{Interval: DefaultInterval}
+		if item.IsMap() {
+			f := item.Fields(name, "run", "retries", "interval", "timeout", "pty")
+			if r, ok := f["retries"].Int("retries"); ok {
+				if r < 0 || r > 1000 {
+					f["retries"].Errorf("", "retries %d is out of range: give 0 to 1000", r)
+				}
+				c.Retries = r
+			}
+			if iv, ok := f["interval"]; ok {
+				c.Interval = p.duration(iv, "interval")
+			}
+			c.Timeout = p.duration(f["timeout"], "timeout")
+			c.PTY = f["pty"].Bool("pty")
+			if !f["run"].Present() {
+				item.Errorf("add run: the command to run", "%s has no run command", name)
+				continue
+			}
+			c.Pos = item.Pos()
+			c.Run = p.template(f["run"], name, fields)
+		} else {
+			c.Pos = item.Pos()
+			c.Run = p.template(item, name, fields)
+		}
+		if c.Run != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p *parser) duration(n yamlx.Node, what string) time.Duration {
+	d, _ := n.Duration(what)
+	return d
+}
+
+func (p *parser) swap(n yamlx.Node) *Swap {
+	f := n.Fields("swap", "run", "verify", "pty", "timeout")
+	s := &Swap{}
+	if !f["run"].Present() {
+		n.Errorf("add run: the command that moves traffic, using {{.Promote}} and {{.Demote}}", "swap has no run command")
+	} else {
+		s.Run = Step{Run: p.template(f["run"], "swap run", SwapFields), Pos: f["run"].Pos()}
+		s.Run.PTY = f["pty"].Bool("pty")
+		s.Run.Timeout = p.duration(f["timeout"], "swap timeout")
+	}
+	s.Verify = p.checks(f["verify"], "swap verify", SwapFields)
+	return s
+}
+
+func (p *parser) canary(n yamlx.Node) Canary {
+	f := n.Fields("canary", "soak", "interval")
+	c := Canary{Interval: DefaultSoakInterval}
+	c.Soak = p.duration(f["soak"], "soak")
+	if iv, ok := f["interval"]; ok {
+		if d := p.duration(iv, "interval"); d > 0 {
+			c.Interval = d
+		} else {
+			iv.Errorf("", "the soak interval must be more than zero")
+		}
+	}
+	return c
+}
+
+func (p *parser) fleet(n yamlx.Node) Fleet {
+	f := n.Fields("fleet", "batches", "parallel", "max_failures")
+	fl := Fleet{Parallel: DefaultParallel, Batches: DefaultBatches}
+	if b, ok := f["batches"]; ok {
+		fl.Batches = p.batches(b)
+	}
+	if v, ok := f["parallel"]; ok {
+		if par, ok := v.Int("parallel"); ok {
+			if par < 1 || par > 10000 {
+				v.Errorf("", "parallel %d is out of range: give 1 to 10000", par)
+			}
+			fl.Parallel = par
+		}
+	}
+	if v, ok := f["max_failures"]; ok {
+		n, pct, ok := p.countOrPercent(v, "max_failures", 0)
+		if ok {
+			fl.MaxFailures = Budget{N: n, Percent: pct}
+		}
+	}
+	return fl
+}
+
+var percentRE = regexp.MustCompile(`^(\d{1,3})\s*%$`)
+
+// countOrPercent reads 3 or "25%": a count of at least minCount, or a
+// percentage from minCount to 100.
+func (p *parser) countOrPercent(n yamlx.Node, what string, minCount int) (int, bool, bool) {
+	s := n.String(what)
+	if m := percentRE.FindStringSubmatch(s); m != nil {
+		v, _ := strconv.Atoi(m[1])
+		if v < minCount || v > 100 {
+			n.Errorf("", "%s %s is out of range: a percentage is %d%% to 100%%", what, s, minCount)
+			return 0, false, false
+		}
+		return v, true, true
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || !isDigits(s) {
+		n.Errorf("write a number of hosts (5) or a percentage (\"10%\")", "%s must be a number or a percentage, not %q", what, s)
+		return 0, false, false
+	}
+	if v < minCount || v > 1_000_000 {
+		n.Errorf("", "%s %d is out of range: it must be %d or more", what, v, minCount)
+		return 0, false, false
+	}
+	return v, false, true
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+func (p *parser) batches(n yamlx.Node) []Batch {
+	items := n.Seq("batches", false)
+	if n.Present() && len(items) == 0 {
+		n.Errorf("for example: batches: [1, 10%, 50%, 100%]", "the batch list is empty")
+		return nil
+	}
+	var out []Batch
+	for _, item := range items {
+		v, pct, ok := p.countOrPercent(item, "batch", 1)
+		if ok {
+			out = append(out, Batch{N: v, Percent: pct})
+		}
+	}
+	if len(out) == len(items) && len(out) > 0 {
+		if last := out[len(out)-1]; !(last.Percent && last.N == 100) {
+			n.Errorf("end the list with 100% so the last batch takes the rest of the fleet", "the batch list never reaches 100%% of the fleet")
+		}
+	}
+	return out
+}
+
+func (p *parser) timeouts(n yamlx.Node) Timeouts {
+	t := Timeouts{Connect: DefaultConnectTimeout, Apply: DefaultApplyTimeout, Verify: DefaultVerifyTimeout, Rollback: DefaultRollbackTimeout, Swap: DefaultSwapTimeout}
+	f := n.Fields("timeouts", "connect", "apply", "verify", "rollback", "swap")
+	for k, v := range f {
+		d, ok := v.Duration(k + " timeout")
+		if !ok {
+			continue
+		}
+		if d <= 0 {
+			v.Errorf("", "the %s timeout must be more than zero", k)
+			continue
+		}
+		switch k {
+		case "connect":
+			t.Connect = d
+		case "apply":
+			t.Apply = d
+		case "verify":
+			t.Verify = d
+		case "rollback":
+			t.Rollback = d
+		case "swap":
+			t.Swap = d
+		}
+	}
+	return t
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// env reads NAME: value, or NAME: {value | from_env, secret}.
+func (p *parser) env(n yamlx.Node) []EnvVar {
+	var out []EnvVar
+	for _, kv := range n.Map("env") {
+		if !envName.MatchString(kv.Key) {
+			p.errs.Add(p.file, kv.KeyPos, "a variable name is letters, digits and '_', not starting with a digit", "env name %q is not valid", kv.Key)
+			continue
+		}
+		e := EnvVar{Name: kv.Key}
+		if kv.Value.IsMap() {
+			f := kv.Value.Fields("env "+kv.Key, "value", "from_env", "secret")
+			e.Secret = f["secret"].Bool("secret")
+			_, hasValue := f["value"]
+			_, hasFrom := f["from_env"]
+			switch {
+			case hasValue && hasFrom:
+				kv.Value.Errorf("keep one", "env %s has both value and from_env", kv.Key)
+			case hasFrom:
+				e.FromEnv = f["from_env"].String("from_env")
+				if !envName.MatchString(e.FromEnv) {
+					f["from_env"].Errorf("", "from_env %q is not a valid variable name", e.FromEnv)
+				}
+				e.Value = p.getenv(e.FromEnv)
+			case hasValue:
+				e.Value = f["value"].String("value")
+			default:
+				kv.Value.Errorf("add value: or from_env:", "env %s has no value", kv.Key)
+			}
+		} else {
+			e.Value = kv.Value.String("env " + kv.Key)
+		}
+		if strings.IndexByte(e.Value, 0) >= 0 {
+			kv.Value.Errorf("", "env %s holds a NUL byte", kv.Key)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// digest hashes the change's canonical JSON: what it does, not how the file
+// is laid out. Secret values are left out; their names are in.
+func digest(c *Change) string {
+	data, err := json.Marshal(c)
+	if err != nil {
+		// Marshal of these plain types cannot fail; hash what we can.
+		data = []byte(c.Name)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
