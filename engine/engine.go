@@ -1,0 +1,327 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	"github.com/rolloutconsole/rollout/inventory"
+)
+
+// DefaultGrace is how long in-flight hosts may finish after the console is
+// told to stop (SIGTERM, SIGHUP) before they are cancelled.
+const DefaultGrace = 10 * time.Second
+
+// Options configure an engine.
+type Options struct {
+	// Transport reaches hosts whose transport is ssh.
+	Transport Transport
+	// Local reaches hosts whose transport is local, and runs swap: local.
+	Local Transport
+	// StateDir holds journals and locks.
+	StateDir string
+	// ID names the rollout; generated when empty.
+	ID string
+	// User is recorded with every decision; the OS user when empty.
+	User string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Grace is how long in-flight hosts may finish when ctx ends; DefaultGrace when zero.
+	Grace time.Duration
+	// AutoConfirm answers Proceed at every gate that passed (--yes). A failed
+	// gate is never answered automatically.
+	AutoConfirm bool
+	// Secrets are redacted from every output line before it is journaled.
+	Secrets []string
+}
+
+// Engine runs one rollout. Create it with New or Resume, Subscribe, then Run
+// it in its own goroutine; send it commands from any goroutine.
+type Engine struct {
+	plan    *Plan
+	opts    Options
+	journal *Journal
+	replay  *Replay
+
+	cmds chan request
+	done chan struct{}
+
+	mu    sync.Mutex // guards state and subs
+	state *State
+	subs  []*fanout
+
+	hmu   sync.Mutex // guards hosts
+	hosts map[string]*hostRun
+
+	// Owned by the engine loop.
+	gateSeq     int
+	paused      bool
+	rollingBack bool
+
+	jmu  sync.Mutex // guards jerr
+	jerr error
+}
+
+// request is a command sent to the engine loop.
+type request struct {
+	kind     reqKind
+	gate     int
+	decision Decision
+	reply    chan error
+}
+
+type reqKind int
+
+const (
+	reqDecide reqKind = iota
+	reqPause
+	reqUnpause
+	reqAbort
+	reqRollback
+)
+
+// New prepares a rollout of plan and creates its journal. Nothing connects
+// until Run.
+func New(plan *Plan, opts Options) (*Engine, error) {
+	e, err := newEngine(plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := Header{ID: e.opts.ID, Change: plan.Change.Name, Digest: plan.Change.Digest, Service: plan.Service,
+		Inventory: plan.InventoryFile, ChangeFile: plan.Change.File, Created: e.opts.Now(), User: e.opts.User}
+	h.Machine, _ = os.Hostname()
+	j, err := CreateJournal(e.opts.StateDir, h)
+	if err != nil {
+		return nil, err
+	}
+	e.journal = j
+	return e, nil
+}
+
+// Resume prepares to go on with the rollout journaled at path. The plan must
+// be of the same change (same digest) and service; hosts that were in flight
+// when the journal stopped are re-verified before anything else.
+func Resume(path string, plan *Plan, opts Options) (*Engine, error) {
+	j, rp, err := AppendJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	if rp.Header.Digest != plan.Change.Digest {
+		j.Close()
+		return nil, fmt.Errorf("resume %s: the change is not the one this rollout started with (digest %.12s, now %.12s): resume needs the same change file", rp.Header.ID, rp.Header.Digest, plan.Change.Digest)
+	}
+	if rp.Header.Service != plan.Service {
+		j.Close()
+		return nil, fmt.Errorf("resume %s: the rollout is of service %q, not %q", rp.Header.ID, rp.Header.Service, plan.Service)
+	}
+	opts.ID = rp.Header.ID
+	e, err := newEngine(plan, opts)
+	if err != nil {
+		j.Close()
+		return nil, err
+	}
+	e.journal, e.replay = j, rp
+	for _, r := range rp.Records {
+		e.state.Apply(r)
+	}
+	switch e.state.Outcome {
+	case OutcomeSucceeded, OutcomeRolledBack:
+		j.Close()
+		return nil, fmt.Errorf("resume %s: the rollout already ended (%s); nothing to resume", rp.Header.ID, e.state.Outcome)
+	}
+	return e, nil
+}
+
+func newEngine(plan *Plan, opts Options) (*Engine, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Grace == 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.User == "" {
+		opts.User = currentUser()
+	}
+	if opts.ID == "" {
+		opts.ID = NewID(opts.Now(), plan.Service)
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("no state dir for the journal")
+	}
+	e := &Engine{plan: plan, opts: opts, cmds: make(chan request), done: make(chan struct{}),
+		state: NewState(), hosts: map[string]*hostRun{}}
+	for _, name := range planHosts(plan) {
+		h := plan.Hosts[name]
+		if h == nil {
+			return nil, fmt.Errorf("host %s is in the plan but not in the inventory", name)
+		}
+		if _, err := e.transportFor(h); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// planHosts is every host the plan touches or runs commands on.
+func planHosts(p *Plan) []string {
+	var out []string
+	for i := range p.Phases {
+		out = append(out, p.Phases[i].Hosts()...)
+		if sh := p.Phases[i].SwapHost; sh != "" && sh != inventory.SwapLocal {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+func (e *Engine) transportFor(h *inventory.Host) (Transport, error) {
+	if h.Transport == inventory.TransportLocal {
+		if e.opts.Local == nil {
+			return nil, fmt.Errorf("host %s uses the local transport, but none is configured", h.Name)
+		}
+		return e.opts.Local, nil
+	}
+	if e.opts.Transport == nil {
+		return nil, fmt.Errorf("host %s is reached over %s, but no such transport is configured", h.Name, h.Transport)
+	}
+	return e.opts.Transport, nil
+}
+
+// NewID makes a rollout ID that sorts by time and names the service.
+func NewID(t time.Time, service string) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", t.UTC().Format("20060102-150405"), service, hex.EncodeToString(b[:]))
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// ID is the rollout's ID.
+func (e *Engine) ID() string { return e.opts.ID }
+
+// JournalPath is where the rollout is journaled.
+func (e *Engine) JournalPath() string { return e.journal.Path() }
+
+// Plan is the plan the engine runs.
+func (e *Engine) Plan() *Plan { return e.plan }
+
+// Subscribe returns a channel of every record from now on, in journal order.
+// It closes when Run returns. The subscriber must read it to the end.
+func (e *Engine) Subscribe() <-chan Record {
+	f := newFanout()
+	e.mu.Lock()
+	e.subs = append(e.subs, f)
+	e.mu.Unlock()
+	return f.out
+}
+
+// Snapshot returns a copy of the engine's state for reading.
+func (e *Engine) Snapshot() *State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state.clone()
+}
+
+// Decide answers the named gate. A decision for a gate that is no longer
+// open fails with ErrStaleGate, so a key pressed for one gate can never
+// answer the next.
+func (e *Engine) Decide(gate int, d Decision) error {
+	return e.send(request{kind: reqDecide, gate: gate, decision: d})
+}
+
+// Pause stops new hosts from starting; hosts in flight finish.
+func (e *Engine) Pause() error { return e.send(request{kind: reqPause}) }
+
+// Unpause lets hosts start again.
+func (e *Engine) Unpause() error { return e.send(request{kind: reqUnpause}) }
+
+// Abort cancels hosts in flight and starts nothing more.
+func (e *Engine) Abort() error { return e.send(request{kind: reqAbort}) }
+
+// Rollback cancels hosts in flight, then rolls back every host that reached
+// applying, in reverse order.
+func (e *Engine) Rollback() error { return e.send(request{kind: reqRollback}) }
+
+func (e *Engine) send(r request) error {
+	r.reply = make(chan error, 1)
+	select {
+	case e.cmds <- r:
+		return <-r.reply
+	case <-e.done:
+		return ErrFinished
+	}
+}
+
+// record journals events and returns once they are durable. The engine never
+// acts on an event before this returns.
+func (e *Engine) record(events ...Event) error {
+	err := e.journal.Append(events...)
+	if err != nil {
+		e.jmu.Lock()
+		if e.jerr == nil {
+			e.jerr = err
+		}
+		e.jmu.Unlock()
+	}
+	return err
+}
+
+// journalErr is the first journal failure, after which the engine takes no
+// further step: it cannot record what it would do.
+func (e *Engine) journalErr() error {
+	e.jmu.Lock()
+	defer e.jmu.Unlock()
+	return e.jerr
+}
+
+// note records something the engineer should know.
+func (e *Engine) note(msg string) {
+	_ = e.record(Note{Msg: msg})
+}
+
+// sink folds committed records into the state and hands them to subscribers.
+func (e *Engine) sink(recs []Record) {
+	e.mu.Lock()
+	for _, r := range recs {
+		e.state.Apply(r)
+	}
+	subs := e.subs
+	e.mu.Unlock()
+	for _, s := range subs {
+		s.push(recs)
+	}
+}
+
+// read runs fn with the state locked.
+func (e *Engine) read(fn func(s *State)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fn(e.state)
+}
+
+// clone copies the state deeply enough for a reader to keep.
+func (s *State) clone() *State {
+	c := *s
+	c.Hosts = make(map[string]*HostStatus, len(s.Hosts))
+	for k, v := range s.Hosts {
+		h := *v
+		c.Hosts[k] = &h
+	}
+	c.Order = append([]string(nil), s.Order...)
+	c.Passed = make(map[StepKey]bool, len(s.Passed))
+	for k, v := range s.Passed {
+		c.Passed[k] = v
+	}
+	c.Notes = append([]string(nil), s.Notes...)
+	return &c
+}

@@ -1,0 +1,428 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/inventory/change"
+	"github.com/rolloutconsole/rollout/inventory/shell"
+)
+
+// outputFlushInterval is how long output lines of one host gather before they
+// are journaled and shown as one event.
+const outputFlushInterval = 100 * time.Millisecond
+
+// maxLineBytes bounds one output line as journaled; longer lines are cut.
+const maxLineBytes = 4096
+
+// hostRun is the engine's handle on one host: its connection, reused for
+// every step, and its attempt count. One worker at a time owns it.
+type hostRun struct {
+	host    *inventory.Host
+	conn    Conn
+	attempt int
+}
+
+func (e *Engine) hostRun(name string) *hostRun {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	hr := e.hosts[name]
+	if hr == nil {
+		hr = &hostRun{host: e.plan.Hosts[name]}
+		if hr.host == nil {
+			hr.host = &inventory.Host{Name: name, Settings: inventory.Settings{Address: name, Transport: inventory.TransportLocal}}
+		}
+		e.hosts[name] = hr
+	}
+	return hr
+}
+
+// closeConns closes every connection the rollout opened.
+func (e *Engine) closeConns() {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	for _, hr := range e.hosts {
+		if hr.conn != nil {
+			hr.conn.Close()
+			hr.conn = nil
+		}
+	}
+}
+
+// setHost records a host's new state, durable before the caller acts on it.
+func (e *Engine) setHost(hr *hostRun, phase Phase, st HostState, errMsg, kind string) error {
+	return e.record(HostChanged{Host: hr.host.Name, Phase: phase, State: st, Attempt: hr.attempt, Error: errMsg, Kind: kind})
+}
+
+// outcome is how one command ended, as the engine judges it.
+type outcome struct {
+	ok    bool
+	state HostState // failed or unknown when !ok
+	err   string
+	kind  string
+}
+
+var okOutcome = outcome{ok: true}
+
+// connect dials the host unless a connection is open. It is its own visible
+// step: connecting.
+func (e *Engine) connect(ctx context.Context, hr *hostRun, phase Phase) outcome {
+	if hr.conn != nil {
+		return okOutcome
+	}
+	if err := e.setHost(hr, phase, StateConnecting, "", ""); err != nil {
+		return journalFailed(err)
+	}
+	return e.dial(ctx, hr)
+}
+
+// dial opens the host's connection unless one is open, without recording a
+// state: the swap host is not one of the rollout's hosts.
+func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
+	if hr.conn != nil {
+		return okOutcome
+	}
+	t, err := e.transportFor(hr.host)
+	if err != nil {
+		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
+	}
+	dctx, cancel := context.WithTimeout(ctx, e.plan.Change.Timeouts.Connect)
+	defer cancel()
+	conn, err := t.Dial(dctx, hr.host)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled before anything ran: the host is untouched.
+			return outcome{state: StatePending, err: "cancelled before apply", kind: "canceled"}
+		}
+		if dctx.Err() == context.DeadlineExceeded {
+			return outcome{state: StateFailed, err: fmt.Sprintf("connect: no answer within %s", e.plan.Change.Timeouts.Connect), kind: "unreachable"}
+		}
+		return outcome{state: StateFailed, err: err.Error(), kind: errKind(err)}
+	}
+	hr.conn = conn
+	return okOutcome
+}
+
+func journalFailed(err error) outcome {
+	return outcome{state: StateUnknown, err: err.Error(), kind: "journal"}
+}
+
+// errKind is the badge for an error.
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, ErrConnectionLost):
+		return "connection lost"
+	case errors.Is(err, ErrUnreachable):
+		return "unreachable"
+	case errors.Is(err, ErrAuth):
+		return "auth"
+	case errors.Is(err, ErrHostKeyUnknown), errors.Is(err, ErrHostKeyMismatch):
+		return "host key"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	return "error"
+}
+
+// vars are the placeholder values for a command on a host.
+func (e *Engine) vars(hr *hostRun, extra map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		switch name {
+		case "Host":
+			return hr.host.Name, true
+		case "Address":
+			return hr.host.Address, true
+		case "Service":
+			return e.plan.Service, true
+		case "Change":
+			return e.plan.Change.Name, true
+		}
+		v, ok := extra[name]
+		return v, ok
+	}
+}
+
+// run runs one step on the host's connection with the step's timeout,
+// streaming output into the journal.
+func (e *Engine) run(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool)) outcome {
+	line, err := step.Run.Render(lookup)
+	if err != nil {
+		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
+	}
+	if step.Timeout > 0 {
+		timeout = step.Timeout
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out := newOutputBuffer(e, hr.host.Name)
+	code, err := hr.conn.Run(sctx, Command{Line: line, Env: e.env(), PTY: step.PTY}, out.add)
+	out.flush()
+	switch {
+	case err == nil && code == 0:
+		return okOutcome
+	case err == nil:
+		return outcome{state: StateFailed, err: fmt.Sprintf("exit status %d", code), kind: "exit"}
+	case ctx.Err() != nil:
+		return outcome{state: StateUnknown, err: "cancelled while running", kind: "canceled"}
+	case sctx.Err() == context.DeadlineExceeded:
+		return outcome{state: StateFailed, err: fmt.Sprintf("timed out after %s", timeout), kind: "timeout"}
+	case errors.Is(err, ErrConnectionLost):
+		hr.conn.Close()
+		hr.conn = nil
+		return outcome{state: StateUnknown, err: err.Error(), kind: "connection lost"}
+	default:
+		return outcome{state: StateFailed, err: err.Error(), kind: errKind(err)}
+	}
+}
+
+func (e *Engine) env() []EnvVar {
+	out := make([]EnvVar, len(e.plan.Change.Env))
+	for i, v := range e.plan.Change.Env {
+		out[i] = EnvVar{Name: v.Name, Value: v.Value}
+	}
+	return out
+}
+
+// verify runs every check with its retries; the first check that fails all
+// its tries fails the host.
+func (e *Engine) verify(ctx context.Context, hr *hostRun, checks []change.Check, lookup func(string) (string, bool)) outcome {
+	for i, c := range checks {
+		tries := c.Retries + 1
+		for try := 1; ; try++ {
+			o := e.run(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+			if o.ok {
+				break
+			}
+			if o.state == StateUnknown || try >= tries {
+				if len(checks) > 1 {
+					o.err = fmt.Sprintf("verify %d: %s", i+1, o.err)
+				} else {
+					o.err = "verify: " + o.err
+				}
+				return o
+			}
+			if err := e.record(CheckFailed{Host: hr.host.Name, Check: i + 1, Try: try, Tries: tries, Error: o.err}); err != nil {
+				return journalFailed(err)
+			}
+			select {
+			case <-ctx.Done():
+				return outcome{state: StateUnknown, err: "cancelled while verifying", kind: "canceled"}
+			case <-time.After(c.Interval):
+			}
+		}
+	}
+	return okOutcome
+}
+
+// applyJob applies the change to one host and verifies it.
+func (e *Engine) applyJob(phase Phase) func(context.Context, *hostRun) HostState {
+	return func(ctx context.Context, hr *hostRun) HostState {
+		hr.attempt++
+		if o := e.connect(ctx, hr, phase); !o.ok {
+			return e.finish(hr, phase, o)
+		}
+		if err := e.setHost(hr, phase, StateApplying, "", ""); err != nil {
+			return e.finish(hr, phase, journalFailed(err))
+		}
+		lookup := e.vars(hr, nil)
+		if o := e.run(ctx, hr, e.plan.Change.Apply, e.plan.Change.Timeouts.Apply, lookup); !o.ok {
+			if o.err != "" && o.kind != "canceled" && o.kind != "connection lost" {
+				o.err = "apply: " + o.err
+			}
+			return e.finish(hr, phase, o)
+		}
+		return e.verifyJob(phase, StateVerifying, StateDone)(ctx, hr)
+	}
+}
+
+// verifyJob verifies a host without applying: re-verification of hosts whose
+// outcome is unknown, and canary soak rounds.
+func (e *Engine) verifyJob(phase Phase, working, passed HostState) func(context.Context, *hostRun) HostState {
+	return func(ctx context.Context, hr *hostRun) HostState {
+		if o := e.connect(ctx, hr, phase); !o.ok {
+			if o.state == StatePending {
+				o.state = StateUnknown
+			}
+			return e.finish(hr, phase, o)
+		}
+		if err := e.setHost(hr, phase, working, "", ""); err != nil {
+			return e.finish(hr, phase, journalFailed(err))
+		}
+		if o := e.verify(ctx, hr, e.plan.Change.Verify, e.vars(hr, nil)); !o.ok {
+			return e.finish(hr, phase, o)
+		}
+		return e.finish(hr, phase, outcome{ok: true, state: passed})
+	}
+}
+
+// rollbackJob runs the change's rollback on a host, then verifies it.
+func (e *Engine) rollbackJob(phase func(string) Phase) func(context.Context, *hostRun) HostState {
+	return func(ctx context.Context, hr *hostRun) HostState {
+		ph := phase(hr.host.Name)
+		fail := func(o outcome) HostState {
+			if o.state == StateFailed {
+				o.state = StateRollbackFailed
+			}
+			if o.state == StatePending {
+				o.state = StateRollbackFailed
+			}
+			return e.finish(hr, ph, o)
+		}
+		if err := e.setHost(hr, ph, StateRollingBack, "", ""); err != nil {
+			return fail(journalFailed(err))
+		}
+		if o := e.dial(ctx, hr); !o.ok {
+			return fail(o)
+		}
+		lookup := e.vars(hr, nil)
+		if o := e.run(ctx, hr, e.plan.Change.Rollback, e.plan.Change.Timeouts.Rollback, lookup); !o.ok {
+			o.err = "rollback: " + o.err
+			return fail(o)
+		}
+		if o := e.verify(ctx, hr, e.plan.Change.Verify, lookup); !o.ok {
+			o.err = "after rollback, " + o.err
+			return fail(o)
+		}
+		return e.finish(hr, ph, outcome{ok: true, state: StateRolledBack})
+	}
+}
+
+// finish records a host's end state and returns it.
+func (e *Engine) finish(hr *hostRun, phase Phase, o outcome) HostState {
+	st := o.state
+	if o.ok && st == "" {
+		st = StateDone
+	}
+	if err := e.setHost(hr, phase, st, o.err, o.kind); err != nil {
+		return StateUnknown
+	}
+	return st
+}
+
+// outputBuffer gathers one host's output lines and journals them as one
+// event per stream at most every outputFlushInterval, and at the end of each
+// command.
+type outputBuffer struct {
+	e     *Engine
+	host  string
+	mu    sync.Mutex
+	lines [3][]string
+	timer *time.Timer
+}
+
+func newOutputBuffer(e *Engine, host string) *outputBuffer {
+	return &outputBuffer{e: e, host: host}
+}
+
+func (b *outputBuffer) add(s Stream, line []byte) {
+	text := b.e.clean(line)
+	b.mu.Lock()
+	b.lines[s&3] = append(b.lines[s&3], text)
+	if b.timer == nil {
+		b.timer = time.AfterFunc(outputFlushInterval, b.flush)
+	}
+	b.mu.Unlock()
+}
+
+func (b *outputBuffer) flush() {
+	b.mu.Lock()
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	var evs []Event
+	for _, s := range []Stream{Stdout, Stderr} {
+		if len(b.lines[s]) > 0 {
+			evs = append(evs, HostOutput{Host: b.host, Stream: s, Lines: b.lines[s]})
+			b.lines[s] = nil
+		}
+	}
+	b.mu.Unlock()
+	if len(evs) > 0 {
+		b.e.journal.Post(evs...)
+	}
+}
+
+// clean makes an output line safe to journal and to show: secrets redacted,
+// invalid UTF-8 replaced, control characters (escape sequences that would
+// move a cursor, set a title or write a clipboard) made visible and inert,
+// and the line cut at maxLineBytes.
+func (e *Engine) clean(line []byte) string {
+	if len(line) > maxLineBytes {
+		line = line[:maxLineBytes]
+	}
+	s := Printable(string(line))
+	for _, secret := range e.opts.Secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "********")
+		}
+	}
+	return s
+}
+
+// Printable returns s with invalid UTF-8 replaced by U+FFFD and every control
+// character except tab shown in caret notation (ESC as ^[), so text from a
+// host can never drive the terminal it is shown on.
+func Printable(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+		case r == '\t':
+			b.WriteByte('\t')
+		case r < 0x20:
+			b.WriteByte('^')
+			b.WriteByte(byte(r) + '@')
+		case r == 0x7f:
+			b.WriteString("^?")
+		case r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// quoteEnv renders env assignments for a command line, for transports that
+// cannot pass environment variables any other way.
+func quoteEnv(env []EnvVar) string {
+	var b strings.Builder
+	for _, v := range env {
+		b.WriteString("export ")
+		b.WriteString(v.Name)
+		b.WriteByte('=')
+		b.WriteString(shell.Quote(v.Value))
+		b.WriteString("; ")
+	}
+	return b.String()
+}
+
+// WithEnv prefixes a command line with its environment, quoted, for
+// transports that pass env inside the command.
+func WithEnv(cmd Command) string {
+	if len(cmd.Env) == 0 {
+		return cmd.Line
+	}
+	return quoteEnv(cmd.Env) + cmd.Line
+}

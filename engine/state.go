@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"time"
+)
+
+// HostStatus is what is known of one host, folded from events.
+type HostStatus struct {
+	Name    string    `json:"name"`
+	Phase   Phase     `json:"phase"`
+	State   HostState `json:"state"`
+	Attempt int       `json:"attempt,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Kind    string    `json:"kind,omitempty"`
+	// Applied is true once the host reached applying: rollback must touch it.
+	Applied bool `json:"applied,omitempty"`
+	// AppliedSeq orders hosts by when they first reached applying.
+	AppliedSeq int64     `json:"-"`
+	Started    time.Time `json:"started,omitempty"`
+	Finished   time.Time `json:"finished,omitempty"`
+	// LastLine is the last line of output seen from the host.
+	LastLine string `json:"last_line,omitempty"`
+}
+
+// Duration is how long the host's last run took, or has taken until now.
+func (h *HostStatus) Duration(now time.Time) time.Duration {
+	if h.Started.IsZero() {
+		return 0
+	}
+	if h.State.InFlight() || h.Finished.Before(h.Started) {
+		return now.Sub(h.Started)
+	}
+	return h.Finished.Sub(h.Started)
+}
+
+// SwapStatus is what is known of the swap command and its reversal.
+type SwapStatus struct {
+	State    HostState `json:"state,omitempty"` // "" until the swap starts
+	Seq      int64     `json:"-"`               // when it started, to order rollback
+	Back     HostState `json:"back,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Where    string    `json:"where,omitempty"`
+	Promote  string    `json:"promote,omitempty"`
+	Demote   string    `json:"demote,omitempty"`
+	Attempts int       `json:"attempts,omitempty"`
+}
+
+// StepKey names one step of a plan: a phase and a 1-based batch.
+type StepKey struct {
+	Phase Phase
+	Batch int
+}
+
+// State is a rollout folded from its events: what the console draws, what
+// resume starts from, what show prints. Fold every record in order with Apply.
+type State struct {
+	ID         string
+	Change     string
+	Digest     string
+	Service    string
+	Inventory  string
+	ChangeFile string
+	Phases     []PhaseLayout
+	Hosts      map[string]*HostStatus
+	// Order is every host in plan order.
+	Order []string
+	Swap  SwapStatus
+	// Passed records every step that finished within its budget.
+	Passed map[StepKey]bool
+	// Current is the step running or last run.
+	Current StepKey
+	// Gate is the open gate, nil when none is open.
+	Gate        *GateReached
+	Paused      bool
+	Aborting    bool
+	RollingBack bool
+	Rollback    *RollbackStarted
+	Outcome     Outcome
+	Error       string
+	Started     time.Time
+	Finished    time.Time
+	LastSeq     int64
+	Notes       []string
+}
+
+// NewState returns an empty state, ready to fold records into.
+func NewState() *State {
+	return &State{Hosts: map[string]*HostStatus{}, Passed: map[StepKey]bool{}}
+}
+
+// Fold folds records into a new State.
+func Fold(records []Record) *State {
+	s := NewState()
+	for _, r := range records {
+		s.Apply(r)
+	}
+	return s
+}
+
+// Apply folds one record into the state.
+func (s *State) Apply(r Record) {
+	s.LastSeq = r.Seq
+	switch e := r.Event.(type) {
+	case RolloutStarted:
+		s.applyStarted(e, r.Time)
+	case PhaseStarted:
+		s.Current = StepKey{e.Phase, e.Batch}
+		s.Gate = nil
+	case PhaseFinished:
+		if e.OK {
+			s.Passed[StepKey{e.Phase, e.Batch}] = true
+		}
+	case HostChanged:
+		s.applyHost(e, r)
+	case HostOutput:
+		if h := s.host(e.Host); h != nil && len(e.Lines) > 0 {
+			h.LastLine = e.Lines[len(e.Lines)-1]
+		}
+	case SwapChanged:
+		s.applySwap(e, r.Seq)
+	case GateReached:
+		g := e
+		s.Gate = &g
+	case GateAnswered:
+		s.Gate = nil
+	case Paused:
+		s.Paused = true
+	case Unpaused:
+		s.Paused = false
+	case AbortRequested:
+		s.Aborting = true
+	case RollbackStarted:
+		rb := e
+		s.RollingBack, s.Rollback, s.Gate, s.Paused = true, &rb, nil, false
+	case Note:
+		s.Notes = append(s.Notes, e.Msg)
+	case RolloutFinished:
+		s.Outcome, s.Error, s.Finished, s.Gate = e.Outcome, e.Error, r.Time, nil
+	}
+}
+
+func (s *State) applyStarted(e RolloutStarted, t time.Time) {
+	if !e.Resumed || s.ID == "" {
+		s.ID, s.Change, s.Digest, s.Service = e.ID, e.Change, e.Digest, e.Service
+		s.Inventory, s.ChangeFile, s.Phases, s.Started = e.Inventory, e.ChangeFile, e.Phases, t
+		for _, ph := range e.Phases {
+			for _, b := range ph.Batches {
+				for _, h := range b {
+					if _, ok := s.Hosts[h]; !ok {
+						s.Hosts[h] = &HostStatus{Name: h, Phase: ph.Phase, State: StatePending}
+						s.Order = append(s.Order, h)
+					}
+				}
+			}
+			if ph.Phase == PhaseSwap && ph.SwapHost != "" {
+				s.Swap.Where, s.Swap.Promote, s.Swap.Demote = ph.SwapHost, ph.Promote, ph.Demote
+			}
+		}
+	}
+	// A new run of the console: whatever was paused, aborting or finished
+	// in the previous run is over.
+	s.Paused, s.Aborting, s.Outcome, s.Error, s.Gate = false, false, "", "", nil
+}
+
+func (s *State) host(name string) *HostStatus {
+	return s.Hosts[name]
+}
+
+func (s *State) applyHost(e HostChanged, r Record) {
+	h := s.host(e.Host)
+	if h == nil {
+		h = &HostStatus{Name: e.Host, Phase: e.Phase}
+		s.Hosts[e.Host] = h
+		s.Order = append(s.Order, e.Host)
+	}
+	if e.State == StateConnecting || (e.State == StateApplying && !h.State.InFlight()) ||
+		(e.State == StateRollingBack && h.State != StateRollingBack) || (e.State == StateVerifying && !h.State.InFlight()) {
+		h.Started = r.Time
+	}
+	h.State, h.Phase, h.Error, h.Kind = e.State, e.Phase, e.Error, e.Kind
+	if e.Attempt > 0 {
+		h.Attempt = e.Attempt
+	}
+	if e.State == StateApplying && !h.Applied {
+		h.Applied, h.AppliedSeq = true, r.Seq
+	}
+	if !e.State.InFlight() {
+		h.Finished = r.Time
+	}
+}
+
+func (s *State) applySwap(e SwapChanged, seq int64) {
+	s.Swap.Where, s.Swap.Promote, s.Swap.Demote = e.Where, e.Promote, e.Demote
+	s.Swap.Error = e.Error
+	if e.Back {
+		s.Swap.Back = e.State
+		return
+	}
+	if s.Swap.Seq == 0 {
+		s.Swap.Seq = seq
+	}
+	if e.State == StateApplying {
+		s.Swap.Attempts++
+	}
+	s.Swap.State = e.State
+}
+
+// Counts tallies hosts by state.
+func (s *State) Counts() map[HostState]int {
+	c := map[HostState]int{}
+	for _, h := range s.Hosts {
+		c[h.State]++
+	}
+	return c
+}

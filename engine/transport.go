@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+
+	"github.com/rolloutconsole/rollout/inventory"
+)
+
+// Transport reaches hosts. The engine calls Dial once per host and reuses the
+// Conn for every step on that host (apply, verify, rollback), so a transport
+// that is expensive to connect (SSH) pays the handshake once.
+type Transport interface {
+	// Dial connects to host. It honours ctx for cancellation and its own
+	// connect timeout. The error says which stage failed.
+	Dial(ctx context.Context, host *inventory.Host) (Conn, error)
+}
+
+// Conn is an open connection to one host.
+type Conn interface {
+	// Run runs cmd and calls out for each line of output, stdout and stderr
+	// kept apart, as lines arrive. It returns the command's exit status. A
+	// non-nil error means the command's outcome is not known: it could not be
+	// started, the connection was lost (wrap ErrConnectionLost), or ctx ended
+	// (the remote process is signalled, then the session closed after a grace
+	// period). out is never called after Run returns.
+	Run(ctx context.Context, cmd Command, out OutputFunc) (exitCode int, err error)
+	// Close releases the connection.
+	Close() error
+}
+
+// Command is one shell command to run on a host.
+type Command struct {
+	// Line is the command for POSIX sh, placeholders already expanded and quoted.
+	Line string
+	// Env is set for the command. A transport passes it safely (quoted into
+	// the command line), since most sshd configs refuse SetEnv.
+	Env []EnvVar
+	// PTY asks for a terminal: sudo with requiretty works, and a hang-up on
+	// abort reaches the whole process group.
+	PTY bool
+}
+
+// EnvVar is one environment variable for a Command.
+type EnvVar struct {
+	Name  string
+	Value string
+}
+
+// Stream tells stdout from stderr.
+type Stream uint8
+
+// The output streams.
+const (
+	Stdout Stream = 1
+	Stderr Stream = 2
+)
+
+// String names the stream for the journal and the screen.
+func (s Stream) String() string {
+	if s == Stderr {
+		return "stderr"
+	}
+	return "stdout"
+}
+
+// OutputFunc receives one line of a command's output, without its newline.
+// The engine copies what it keeps, so a transport may reuse line's memory.
+type OutputFunc func(stream Stream, line []byte)
+
+// Sentinel errors for the categories a console shows as badges.
+var (
+	// ErrConnectionLost: the connection dropped while a command ran; the
+	// command's outcome is unknown.
+	ErrConnectionLost = errors.New("connection lost")
+	// ErrUnreachable: nothing answered, or the connection was refused.
+	ErrUnreachable = errors.New("unreachable")
+	// ErrAuth: the host refused every credential offered.
+	ErrAuth = errors.New("authentication failed")
+	// ErrHostKeyUnknown: the host's key is not in known_hosts.
+	ErrHostKeyUnknown = errors.New("unknown host key")
+	// ErrHostKeyMismatch: the host's key differs from the one recorded.
+	ErrHostKeyMismatch = errors.New("host key mismatch")
+	// ErrStaleGate: a decision named a gate that is no longer open.
+	ErrStaleGate = errors.New("stale gate")
+	// ErrFinished: the rollout has ended and takes no more commands.
+	ErrFinished = errors.New("rollout finished")
+	// ErrNotAllowed: the decision is not one the open gate offers.
+	ErrNotAllowed = errors.New("not allowed at this gate")
+)
+
+// maxScanLine is the longest line ScanLines hands over whole; longer lines
+// arrive in pieces of this size, so memory per stream stays bounded.
+const maxScanLine = 64 << 10
+
+// ScanLines reads r to its end and calls out for each line, without its
+// line ending ("\n" or "\r\n"). It is for transports; memory is bounded
+// whatever the remote prints, binary output included.
+func ScanLines(r io.Reader, s Stream, out OutputFunc) error {
+	br := bufio.NewReaderSize(r, maxScanLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if err == nil {
+				line = line[:len(line)-1]
+				if n := len(line); n > 0 && line[n-1] == '\r' {
+					line = line[:n-1]
+				}
+			}
+			out(s, line)
+		}
+		switch {
+		case err == nil, err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			return nil
+		default:
+			return err
+		}
+	}
+}
