@@ -92,9 +92,12 @@ func expandRange(spec string) ([]string, error) {
 	if len(lo) > 1 && lo[0] == '0' {
 		width = len(lo)
 	}
-	out := make([]string, 0, (b-a)/step+1)
-	for i := a; i <= b; i += step {
-		s := strconv.Itoa(i)
+	// Count rather than compare i with b: near the largest int, i += step
+	// would wrap around and never pass b.
+	n := (b-a)/step + 1
+	out := make([]string, 0, n)
+	for k := range n {
+		s := strconv.Itoa(a + k*step)
 		if len(s) < width {
 			s = strings.Repeat("0", width-len(s)) + s
 		}
