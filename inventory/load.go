@@ -41,7 +41,7 @@ func ReadFile(path string) ([]byte, error) {
 	case err != nil:
 		return nil, diag.List{{File: path, Msg: "cannot read: " + unwrapPathError(err)}}
 	case fi.IsDir():
-		return nil, diag.List{{File: path, Msg: "is a directory, not a file", Hint: "give the YAML file inside it"}}
+		return nil, diag.List{{File: path, Msg: "is a directory, not a file", Hint: "give the file inside it"}}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -171,19 +171,53 @@ func (p *loader) hostOverrides(n yamlx.Node) {
 			continue
 		}
 		l := p.settings(kv.Value, "host "+kv.Key)
+		var dups duplicates[diag.Pos]
 		for _, name := range names {
 			if !validHostName(name) {
 				p.errs.Add(p.inv.File, kv.KeyPos, hostNameHint, "host name %q is not valid", name)
 				break
 			}
 			if prev, dup := p.overrides[name]; dup {
-				p.errs.Add(p.inv.File, kv.KeyPos, "merge the two entries", "host %q is listed twice under hosts (first at line %d)", name, prev.pos.Line)
+				dups.add(name, prev.pos)
 				continue
 			}
 			p.overrides[name] = hostOverride{layer: l, pos: kv.KeyPos}
 			p.note(name, kv.KeyPos)
 		}
+		for _, d := range dups {
+			p.errs.Add(p.inv.File, kv.KeyPos, "merge the two entries", "%s listed twice under hosts (first at line %d)", d.subject(), d.prev.Line)
+		}
 	}
+}
+
+// duplicates gathers the names of one list item or hosts: key that were
+// already given, grouped by where they were given first, so that two
+// overlapping ranges are one problem rather than one per host.
+type duplicates[K comparable] []duplicate[K]
+
+type duplicate[K comparable] struct {
+	prev  K      // where the names were given first
+	first string // the first duplicated name
+	more  int    // how many more names share prev
+}
+
+func (d *duplicates[K]) add(name string, prev K) {
+	for i := range *d {
+		if (*d)[i].prev == prev {
+			(*d)[i].more++
+			return
+		}
+	}
+	*d = append(*d, duplicate[K]{prev: prev, first: name})
+}
+
+// subject names the duplicated hosts with their verb: `host "a" is` or
+// `host "a" and 3 more are`.
+func (d duplicate[K]) subject() string {
+	if d.more == 0 {
+		return fmt.Sprintf("host %q is", d.first)
+	}
+	return fmt.Sprintf("host %q and %d more are", d.first, d.more)
 }
 
 const hostNameHint = "a host name is letters, digits, '.', '_' and '-', not starting with '-'"
@@ -195,7 +229,11 @@ func (p *loader) services(n yamlx.Node) {
 		p.errs.Add(p.inv.File, diag.Pos{Line: 1, Col: 1}, "add services: with at least one service and its test hosts", "the inventory has no services")
 		return
 	}
-	for _, kv := range n.Map("services") {
+	kvs := n.Map("services")
+	if len(kvs) == 0 && n.IsMap() {
+		n.Errorf("add at least one service and its test hosts", "the inventory has no services")
+	}
+	for _, kv := range kvs {
 		if !serviceName.MatchString(kv.Key) {
 			p.errs.Add(p.inv.File, kv.KeyPos, "a service name is letters, digits, '.', '_' and '-'", "service name %q is not valid", kv.Key)
 			continue
@@ -236,20 +274,32 @@ func (p *loader) service(kv yamlx.KV) {
 		}
 		return hosts[0]
 	}
+	before := len(*p.errs)
 	svc.Test = list(RoleTest)
+	// When the test hosts were given but wrongly (or the service is not a
+	// mapping at all), that problem was reported; "no test hosts" would
+	// only repeat it.
+	testReported := len(*p.errs) > before || (kv.Value.Present() && !kv.Value.IsMap())
 	svc.Standby = one(RoleStandby)
 	svc.Primary = one(RolePrimary)
 	svc.Canary = list(RoleCanary)
 	svc.Fleet = list(RoleFleet)
-	if len(svc.Test) == 0 {
+	if len(svc.Test) == 0 && !testReported {
 		pos := kv.KeyPos
 		if t, ok := f["test"]; ok {
 			pos = t.Pos()
 		}
 		p.errs.Add(p.inv.File, pos, "every change goes through a test instance first: add test: [a-test-host]", "service %q has no test hosts", kv.Key)
 	}
-	if (svc.Standby == "") != (svc.Primary == "") {
-		p.errs.Add(p.inv.File, kv.KeyPos, "give both, so the swap has somewhere to move traffic, or neither", "service %q has a %s but no %s", kv.Key, map[bool]string{true: "primary", false: "standby"}[svc.Standby == ""], map[bool]string{true: "standby", false: "primary"}[svc.Standby == ""])
+	// Standby, primary and swap are checked as written, not as resolved: a
+	// standby given wrongly has been reported already, and is not missing.
+	hasStandby, hasPrimary := f["standby"].Present(), f["primary"].Present()
+	if hasStandby != hasPrimary {
+		has, lacks := "standby", "primary"
+		if hasPrimary {
+			has, lacks = lacks, has
+		}
+		p.errs.Add(p.inv.File, kv.KeyPos, "give both, so the swap has somewhere to move traffic, or neither", "service %q has a %s but no %s", kv.Key, has, lacks)
 	}
 	if sw, ok := f["swap"]; ok && sw.Present() {
 		svc.Swap = sw.String(what + " swap")
@@ -259,7 +309,7 @@ func (p *loader) service(kv yamlx.KV) {
 			p.note(svc.Swap, sw.Pos())
 		}
 	}
-	if svc.Primary != "" && svc.Swap == "" {
+	if hasStandby && hasPrimary && !f["swap"].Present() {
 		p.errs.Add(p.inv.File, kv.KeyPos, "add swap: lb-host (where the swap command runs) or swap: local", "service %q has a primary and a standby but no swap host", kv.Key)
 	}
 	p.inv.Services[svc.Name] = svc
@@ -278,23 +328,30 @@ func (p *loader) hostList(item yamlx.Node, role Role, what string, seen map[stri
 		item.Errorf("", "%v", err)
 		return nil
 	}
-	out := make([]string, 0, len(names))
 	for _, name := range names {
 		if !validHostName(name) {
 			item.Errorf(hostNameHint, "host name %q is not valid", name)
 			return nil
 		}
+	}
+	out := make([]string, 0, len(names))
+	ref := roleRef{role: role, pos: item.Pos()}
+	var dups duplicates[roleRef]
+	for _, name := range names {
 		if prev, dup := seen[name]; dup {
-			if prev.role == role {
-				item.Errorf("remove the duplicate", "host %q is listed twice in %s (first at line %d)", name, string(role), prev.pos.Line)
-			} else {
-				item.Errorf("a host plays one role in a service", "host %q is in two roles: %s (line %d) and %s", name, string(prev.role), prev.pos.Line, string(role))
-			}
+			dups.add(name, prev)
 			continue
 		}
-		seen[name] = roleRef{role: role, pos: item.Pos()}
-		p.note(name, item.Pos())
+		seen[name] = ref
+		p.note(name, ref.pos)
 		out = append(out, name)
+	}
+	for _, d := range dups {
+		if d.prev.role == role {
+			item.Errorf("remove the duplicate", "%s listed twice in %s (first at line %d)", d.subject(), string(role), d.prev.pos.Line)
+		} else {
+			item.Errorf("a host plays one role in a service", "%s in two roles: %s (line %d) and %s", d.subject(), string(d.prev.role), d.prev.pos.Line, string(role))
+		}
 	}
 	return out
 }
@@ -321,7 +378,9 @@ func (p *loader) resolve(defaults layer, cfg *SSHConfig) {
 		h.Settings = merge(ov.layer, defaults)
 		set := func(k string) bool { return ov.set[k] || defaults.set[k] }
 		if cfg != nil {
-			cfg.fill(name, &h.Settings, set)
+			for _, msg := range cfg.fill(name, &h.Settings, set) {
+				p.errs.Add(p.inv.File, h.Pos, "fix the ssh config, or set it for this host under hosts:", "host %q: %s", name, msg)
+			}
 		}
 		if h.Address == "" {
 			h.Address = name

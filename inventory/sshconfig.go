@@ -50,8 +50,12 @@ func asList(err error, l *diag.List) bool {
 	return ok
 }
 
-// fill sets the settings the inventory left unset from the config's entry for alias.
-func (c *SSHConfig) fill(alias string, s *Settings, set func(string) bool) {
+// fill sets the settings the inventory left unset from the config's entry for
+// alias. A value the inventory would have refused (a HostName that reads as an
+// option, a User with a space, a ProxyJump that is not [user@]host[:port]) is
+// not used: it is returned as a problem, so it is neither dropped silently
+// (a dropped ProxyJump would mean connecting around the bastion) nor dialled.
+func (c *SSHConfig) fill(alias string, s *Settings, set func(string) bool) (problems []string) {
 	get := func(key string) string {
 		v, err := c.cfg.Get(alias, key)
 		if err != nil {
@@ -59,25 +63,39 @@ func (c *SSHConfig) fill(alias string, s *Settings, set func(string) bool) {
 		}
 		return strings.TrimSpace(v)
 	}
+	bad := func(key, value, want string) {
+		problems = append(problems, fmt.Sprintf("%s gives %s %q, which is not %s", c, key, value, want))
+	}
 	if !set("address") {
 		if v := get("HostName"); v != "" {
-			s.Address = strings.ReplaceAll(v, "%h", alias)
+			v = strings.ReplaceAll(v, "%h", alias)
+			if validAddress(v) {
+				s.Address = v
+			} else {
+				bad("HostName", v, "a valid host name or IP address")
+			}
 		}
 	}
 	if !set("user") {
-		if v := get("User"); v != "" && validUser(v) {
-			s.User = v
+		if v := get("User"); v != "" {
+			if validUser(v) {
+				s.User = v
+			} else {
+				bad("User", v, "a valid user name")
+			}
 		}
 	}
 	if !set("port") {
 		if v := get("Port"); v != "" {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 65536 {
 				s.Port = n
+			} else {
+				bad("Port", v, "a port from 1 to 65535")
 			}
 		}
 	}
 	if !set("identity_file") {
-		if v, err := c.cfg.GetAll(alias, "IdentityFile"); err == nil {
+		if v, err := c.cfg.GetAll(alias, "IdentityFile"); err == nil && len(v) > 0 {
 			s.IdentityFile = append([]string(nil), v...)
 		}
 	}
@@ -85,12 +103,16 @@ func (c *SSHConfig) fill(alias string, s *Settings, set func(string) bool) {
 		if v := get("ProxyJump"); v != "" && !strings.EqualFold(v, "none") {
 			s.Jump = nil
 			for _, j := range strings.Split(v, ",") {
-				if j = strings.TrimSpace(j); validJump(j) {
-					s.Jump = append(s.Jump, j)
+				j = strings.TrimSpace(j)
+				if !validJump(j) {
+					bad("ProxyJump", j, "host, user@host or user@host:port")
+					continue
 				}
+				s.Jump = append(s.Jump, j)
 			}
 		}
 	}
+	return problems
 }
 
 // String names the config file, for messages.

@@ -31,12 +31,19 @@ type Doc struct {
 type Node struct {
 	doc *Doc
 	n   ast.Node
+	// at, when set, is where problems with the node are reported instead of
+	// its own position: an implicit null ("key:" with nothing after it) has
+	// no text of its own, so problems with it are reported at its key.
+	at diag.Pos
 }
 
 // Parse parses data as a single YAML document and returns its root node. On a
 // syntax error it records the error with its position and returns an absent node.
+//
+// Duplicate keys are not a syntax error here: Map reports them with a hint and
+// the rest of the file is still checked.
 func Parse(doc *Doc, data []byte) Node {
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parseBytes(data)
 	if err != nil {
 		pos := diag.Pos{Line: 1, Col: 1}
 		msg := err.Error()
@@ -88,18 +95,46 @@ func (n Node) wrap(a ast.Node) Node {
 	}
 }
 
+// parseBytes runs the YAML parser, turning a panic inside it into a syntax
+// error: a user's file must never crash the program.
+func parseBytes(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("the YAML parser failed: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+}
+
 func tokenPos(t *token.Token) diag.Pos {
 	if t == nil || t.Position == nil {
 		return diag.Pos{Line: 1, Col: 1}
 	}
-	return diag.Pos{Line: t.Position.Line, Col: t.Position.Column}
+	return diag.Pos{Line: max(t.Position.Line, 1), Col: max(t.Position.Column, 1)}
 }
 
+// posOf is where a node starts as the user sees it. A block mapping's own
+// token is the colon after its first key, so it is placed at that key.
 func posOf(a ast.Node) diag.Pos {
-	if a == nil {
+	switch v := a.(type) {
+	case nil:
 		return diag.Pos{}
+	case *ast.MappingNode:
+		if !v.IsFlowStyle && len(v.Values) > 0 && v.Values[0].Key != nil {
+			return posOf(v.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		if !v.IsFlowStyle && v.Key != nil {
+			return posOf(v.Key)
+		}
 	}
 	return tokenPos(a.GetToken())
+}
+
+// isImplicitNull reports whether a is the null of a key with no value.
+func isImplicitNull(a ast.Node) bool {
+	v, ok := a.(*ast.NullNode)
+	return ok && v.Token != nil && v.Token.Type == token.ImplicitNullType
 }
 
 // Present reports whether the node exists and is not YAML null.
@@ -111,8 +146,14 @@ func (n Node) Present() bool {
 	return !null
 }
 
-// Pos is where the node starts.
-func (n Node) Pos() diag.Pos { return posOf(n.n) }
+// Pos is where the node starts, or where its key starts when the node is an
+// implicit null.
+func (n Node) Pos() diag.Pos {
+	if n.at.Line > 0 {
+		return n.at
+	}
+	return posOf(n.n)
+}
 
 // Errorf records a problem at the node.
 func (n Node) Errorf(hint, format string, args ...any) {
@@ -177,6 +218,9 @@ func (n Node) Map(what string) []KV {
 			continue
 		}
 		key := Node{doc: n.doc}.wrap(mv.Key)
+		if key.n == nil {
+			continue // an alias, reported by wrap
+		}
 		name, ok := key.scalar()
 		if !ok {
 			key.Errorf("", "a key in %s must be a plain string, not %s", what, key.kind())
@@ -187,7 +231,11 @@ func (n Node) Map(what string) []KV {
 			continue
 		}
 		seen[name] = key.Pos()
-		out = append(out, KV{Key: name, KeyPos: key.Pos(), Value: Node{doc: n.doc}.wrap(mv.Value)})
+		value := Node{doc: n.doc}.wrap(mv.Value)
+		if isImplicitNull(value.n) {
+			value.at = key.Pos()
+		}
+		out = append(out, KV{Key: name, KeyPos: key.Pos(), Value: value})
 	}
 	return out
 }
@@ -268,7 +316,7 @@ func (n Node) Int(what string) (int, bool) {
 			return v, true
 		}
 	}
-	n.Errorf("", "%s must be a whole number, not %s", what, n.describe())
+	n.Errorf("", "%s must be a whole number, not %s", what, n.Describe())
 	return 0, false
 }
 
@@ -280,7 +328,7 @@ func (n Node) Bool(what string) bool {
 	if b, ok := n.n.(*ast.BoolNode); ok {
 		return b.Value
 	}
-	n.Errorf("use true or false", "%s must be true or false, not %s", what, n.describe())
+	n.Errorf("use true or false", "%s must be true or false, not %s", what, n.Describe())
 	return false
 }
 
@@ -300,12 +348,12 @@ func (n Node) Duration(what string) (time.Duration, bool) {
 			return 0, false
 		}
 	}
-	n.Errorf("write a duration such as 30s, 2m or 1m30s", "%s must be a duration, not %s", what, n.describe())
+	n.Errorf("write a duration such as 30s, 2m or 1m30s", "%s must be a duration, not %s", what, n.Describe())
 	return 0, false
 }
 
-// Is reports whether the node is a mapping or a list, for keys that accept
-// either a short scalar form or a long form.
+// IsMap reports whether the node is a mapping, for keys that accept either a
+// short scalar form or a long mapping form.
 func (n Node) IsMap() bool {
 	switch n.n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode:
@@ -314,8 +362,22 @@ func (n Node) IsMap() bool {
 	return false
 }
 
-// describe is kind, with the value itself for scalars: `"ten"` reads better than "a string".
-func (n Node) describe() string {
+// IsSeq reports whether the node is a list.
+func (n Node) IsSeq() bool {
+	_, ok := n.n.(*ast.SequenceNode)
+	return ok
+}
+
+// IsScalar reports whether the node is a string, number or boolean: something
+// String reads without a complaint.
+func (n Node) IsScalar() bool {
+	_, ok := n.scalar()
+	return ok
+}
+
+// Describe is what the node is, with the value itself for scalars, for
+// messages: `a string "ten"` reads better than "a string".
+func (n Node) Describe() string {
 	if s, ok := n.scalar(); ok {
 		return fmt.Sprintf("%s %q", n.kind(), s)
 	}
