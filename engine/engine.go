@@ -38,6 +38,9 @@ type Options struct {
 	AutoConfirm bool
 	// Secrets are redacted from every output line before it is journaled.
 	Secrets []string
+	// RollbackNow, with Resume, rolls back every host the journal says was
+	// changed instead of going on: rollback after a rollout finished.
+	RollbackNow bool
 }
 
 // Engine runs one rollout. Create it with New or Resume, Subscribe, then Run
@@ -129,10 +132,13 @@ func Resume(path string, plan *Plan, opts Options) (*Engine, error) {
 	for _, r := range rp.Records {
 		e.state.Apply(r)
 	}
-	switch e.state.Outcome {
-	case OutcomeSucceeded, OutcomeRolledBack:
+	switch {
+	case e.state.Outcome == OutcomeRolledBack && !e.hasRollbackWork():
 		j.Close()
-		return nil, fmt.Errorf("resume %s: the rollout already ended (%s); nothing to resume", rp.Header.ID, e.state.Outcome)
+		return nil, fmt.Errorf("resume %s: the rollout was already rolled back; nothing to do", rp.Header.ID)
+	case e.state.Outcome == OutcomeSucceeded && !opts.RollbackNow:
+		j.Close()
+		return nil, fmt.Errorf("resume %s: the rollout already succeeded; nothing to resume (roll it back with rollout rollback %s)", rp.Header.ID, rp.Header.ID)
 	}
 	return e, nil
 }
@@ -204,6 +210,10 @@ func currentUser() string {
 		return u.Username
 	}
 	return os.Getenv("USER")
+}
+
+func (e *Engine) hasRollbackWork() bool {
+	return len(e.state.rollbackOrder()) > 0
 }
 
 // ID is the rollout's ID.

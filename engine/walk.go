@@ -102,7 +102,7 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 	if resumed {
 		var rollingBack bool
 		e.read(func(s *State) { rollingBack = s.RollingBack })
-		if rollingBack {
+		if rollingBack || e.opts.RollbackNow {
 			return e.rollback(ctx)
 		}
 		if o, msg, stop := e.reverify(ctx); stop {
@@ -129,6 +129,10 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 			}
 		}
 		g := GateReached{Kind: kind, Phase: s.phase, Batch: s.batch, Next: todo, Options: []Decision{Proceed, Rollback, Abort}}
+		if kind == GateStart {
+			// Nothing has been touched: there is nothing to roll back.
+			g.Options = []Decision{Proceed, Abort}
+		}
 		if prev != nil {
 			e.summarise(&g, prev.hosts)
 		}
@@ -302,6 +306,10 @@ func (e *Engine) gate(ctx context.Context, g GateReached) (Decision, stopReason)
 				req.reply <- e.journalErr()
 				return d, stop
 			case reqRollback:
+				if !slices.Contains(g.Options, Rollback) {
+					req.reply <- fmt.Errorf("%w: nothing has been changed yet", ErrNotAllowed)
+					continue
+				}
 				d, stop := answer(Rollback)
 				req.reply <- e.journalErr()
 				return d, stop
