@@ -70,6 +70,10 @@ func Parse(file string, data []byte, opts Options) (*Inventory, error) {
 		}
 		return nil, errs.Err()
 	}
+	if !root.IsMap() {
+		root.Errorf("see examples/inventory.yaml", "the inventory must be a mapping of key: value, not %s", root.Describe())
+		return nil, errs.Err()
+	}
 	top := root.Fields("the inventory", "defaults", "services", "hosts")
 	p := &loader{inv: inv, errs: &errs, overrides: map[string]hostOverride{}}
 	defaults := p.settings(top["defaults"], "defaults")

@@ -102,8 +102,7 @@ services:
 `, []wantErr{{line: 3, near: "{a: b}", msg: "identity_file must be a list, not a mapping"}}},
 		{"the whole file is a string", `just some text
 `, []wantErr{
-			{line: 1, near: "just", msg: "the inventory must be a mapping of key: value, not a string"},
-			{line: 1, col: 1, msg: "the inventory has no services", hint: "add services:"},
+			{line: 1, near: "just", msg: `the inventory must be a mapping of key: value, not a string "just some text"`, hint: "examples/inventory.yaml"},
 		}},
 
 		// Every service has a test host.

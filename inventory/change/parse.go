@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,10 @@ func Parse(file string, data []byte, opts Options) (*Change, error) {
 		}
 		return nil, errs.Err()
 	}
+	if !root.IsMap() {
+		root.Errorf("see examples/change.yaml", "the change must be a mapping of key: value, not %s", root.Describe())
+		return nil, errs.Err()
+	}
 	p := &parser{file: file, errs: &errs, getenv: opts.Getenv}
 	c := p.change(root)
 	if err := errs.Err(); err != nil {
@@ -72,22 +77,26 @@ type parser struct {
 func (p *parser) change(root yamlx.Node) *Change {
 	f := root.Fields("the change", "name", "apply", "verify", "rollback", "swap", "canary", "fleet", "timeouts", "env")
 	c := &Change{}
+	before := len(*p.errs)
 	c.Name = f["name"].String("name")
 	if strings.TrimSpace(c.Name) == "" {
-		p.missing(root, f, "name", "name the change, e.g. name: nginx 1.25.3", "the change has no name")
+		p.missing(root, f, "name", before, "name the change, e.g. name: nginx 1.25.3", "the change has no name")
 	}
 	c.Timeouts = p.timeouts(f["timeouts"])
+	before = len(*p.errs)
 	c.Apply = p.step(f["apply"], "apply", HostFields)
 	if c.Apply.Run == nil {
-		p.missing(root, f, "apply", "add apply: the command that makes the change on a host", "the change has no apply command")
+		p.missing(root, f, "apply", before, "add apply: the command that makes the change on a host", "the change has no apply command")
 	}
+	before = len(*p.errs)
 	c.Verify = p.checks(f["verify"], "verify", HostFields)
 	if len(c.Verify) == 0 {
-		p.missing(root, f, "verify", "add verify: a command that exits 0 only when the host is healthy", "the change has no verify check; without one no phase can pass")
+		p.missing(root, f, "verify", before, "add verify: a command that exits 0 only when the host is healthy", "the change has no verify check; without one no phase can pass")
 	}
+	before = len(*p.errs)
 	c.Rollback = p.step(f["rollback"], "rollback", HostFields)
 	if c.Rollback.Run == nil {
-		p.missing(root, f, "rollback", "add rollback: the command that undoes apply", "the change has no rollback command")
+		p.missing(root, f, "rollback", before, "add rollback: the command that undoes apply", "the change has no rollback command")
 	}
 	if sw := f["swap"]; sw.Present() {
 		c.Swap = p.swap(sw)
@@ -99,8 +108,12 @@ func (p *parser) change(root yamlx.Node) *Change {
 }
 
 // missing reports a required key, at the key when it is there but empty, or
-// at the top of the file.
-func (p *parser) missing(root yamlx.Node, f map[string]yamlx.Node, key, hint, msg string) {
+// at the top of the file. When reading the key already reported a problem
+// (errors grew past before), that problem says it all and missing is silent.
+func (p *parser) missing(root yamlx.Node, f map[string]yamlx.Node, key string, before int, hint, msg string) {
+	if len(*p.errs) > before {
+		return
+	}
 	if n, ok := f[key]; ok {
 		n.Errorf(hint, "%s", msg)
 		return
@@ -130,6 +143,10 @@ func (p *parser) step(n yamlx.Node, what string, fields []string) Step {
 }
 
 func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Template {
+	if !n.IsScalar() {
+		n.String(what) // reports what it is instead
+		return nil
+	}
 	text := n.String(what)
 	if strings.TrimSpace(text) == "" {
 		n.Errorf("", "%s is an empty command", what)
@@ -152,13 +169,22 @@ func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Tem
 	return t
 }
 
-// checks reads a verify list: a command, or a list of commands or
-// {run, retries, interval, timeout, pty}.
+// checks reads a verify list: a command, one {run, retries, interval,
+// timeout, pty}, or a list of either.
 func (p *parser) checks(n yamlx.Node, what string, fields []string) []Check {
+	var items []yamlx.Node
+	if n.IsMap() {
+		items = []yamlx.Node{n}
+	} else {
+		items = n.Seq(what, true)
+		if n.IsSeq() && len(items) == 0 {
+			n.Errorf("give at least one command that exits 0 only when the host is healthy", "%s is an empty list", what)
+		}
+	}
 	var out []Check
-	for i, item := range n.Seq(what, true) {
+	for i, item := range items {
 		name := what
-		if len(n.Seq(what, true)) > 1 {
+		if len(items) > 1 {
 			name = what + " check " + strconv.Itoa(i+1)
 		}
 		c := Check{Interval: DefaultInterval}
@@ -216,9 +242,9 @@ func (p *parser) canary(n yamlx.Node) Canary {
 	c := Canary{Interval: DefaultSoakInterval}
 	c.Soak = p.duration(f["soak"], "soak")
 	if iv, ok := f["interval"]; ok {
-		if d := p.duration(iv, "interval"); d > 0 {
+		if d, ok := iv.Duration("interval"); ok && d > 0 {
 			c.Interval = d
-		} else {
+		} else if ok {
 			iv.Errorf("", "the soak interval must be more than zero")
 		}
 	}
@@ -248,27 +274,36 @@ func (p *parser) fleet(n yamlx.Node) Fleet {
 	return fl
 }
 
-var percentRE = regexp.MustCompile(`^(\d{1,3})\s*%$`)
+var percentRE = regexp.MustCompile(`^(\d+)\s*%$`)
 
-// countOrPercent reads 3 or "25%": a count of at least minCount, or a
+// maxCount bounds a count of hosts; no fleet is larger.
+const maxCount = 1_000_000
+
+// countOrPercent reads 3 or "25%": a count from minCount to maxCount, or a
 // percentage from minCount to 100.
 func (p *parser) countOrPercent(n yamlx.Node, what string, minCount int) (int, bool, bool) {
+	const hint = `write a number of hosts (5) or a percentage ("10%")`
+	if !n.IsScalar() {
+		n.Errorf(hint, "%s must be a number or a percentage, not %s", what, n.Describe())
+		return 0, false, false
+	}
 	s := n.String(what)
 	if m := percentRE.FindStringSubmatch(s); m != nil {
-		v, _ := strconv.Atoi(m[1])
-		if v < minCount || v > 100 {
+		v, err := strconv.Atoi(m[1])
+		if err != nil || v < minCount || v > 100 {
 			n.Errorf("", "%s %s is out of range: a percentage is %d%% to 100%%", what, s, minCount)
 			return 0, false, false
 		}
 		return v, true, true
 	}
+	digits := strings.TrimPrefix(s, "-")
 	v, err := strconv.Atoi(s)
-	if err != nil || !isDigits(s) {
-		n.Errorf("write a number of hosts (5) or a percentage (\"10%\")", "%s must be a number or a percentage, not %q", what, s)
+	if err != nil || !isDigits(digits) {
+		n.Errorf(hint, "%s must be a number or a percentage, not %q", what, s)
 		return 0, false, false
 	}
-	if v < minCount || v > 1_000_000 {
-		n.Errorf("", "%s %d is out of range: it must be %d or more", what, v, minCount)
+	if v < minCount || v > maxCount {
+		n.Errorf("", "%s %d is out of range: give %d to %d, or a percentage", what, v, minCount, maxCount)
 		return 0, false, false
 	}
 	return v, false, true
@@ -280,7 +315,7 @@ func isDigits(s string) bool {
 
 func (p *parser) batches(n yamlx.Node) []Batch {
 	items := n.Seq("batches", false)
-	if n.Present() && len(items) == 0 {
+	if n.IsSeq() && len(items) == 0 {
 		n.Errorf("for example: batches: [1, 10%, 50%, 100%]", "the batch list is empty")
 		return nil
 	}
@@ -378,9 +413,12 @@ func contains(list []string, s string) bool {
 }
 
 // digest hashes the change's canonical JSON: what it does, not how the file
-// is laid out. Secret values are left out; their names are in.
+// is laid out. Secret values are left out; their names are in. Env is sorted
+// by name, since all variables are set at once and their order means nothing.
 func digest(c *Change) string {
-	data, err := json.Marshal(c)
+	canon := *c
+	canon.Env = slices.SortedFunc(slices.Values(c.Env), func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
+	data, err := json.Marshal(&canon)
 	if err != nil {
 		// Marshal of these plain types cannot fail; hash what we can.
 		data = []byte(c.Name)

@@ -1,0 +1,661 @@
+package change
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolloutconsole/rollout/inventory/diag"
+)
+
+// base is the smallest valid change; cases append to it.
+const base = `name: n
+apply: a
+verify: v
+rollback: r
+`
+
+func noEnv(string) string { return "" }
+
+// TestParseErrors feeds one broken change per case and checks that every
+// problem, and nothing else, is reported at its line and column.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []wantErr
+	}{
+		// Unknown keys, with the nearest known key as a hint.
+		{"unknown top-level key", base + "timeout: {apply: 5m}\n",
+			[]wantErr{{line: 5, near: "timeout", col: 1, msg: `unknown key "timeout" in the change`, hint: `did you mean "timeouts"?`}}},
+		{"misspelt required key", "name: n\napply: a\nverify: v\nrollbak: r\n", []wantErr{
+			{line: 1, col: 1, msg: "the change has no rollback command", hint: "add rollback:"},
+			{line: 4, near: "rollbak", col: 1, msg: `unknown key "rollbak" in the change`, hint: `did you mean "rollback"?`},
+		}},
+		{"unknown key in a check", `name: n
+apply: a
+rollback: r
+verify:
+  - run: curl -fsS localhost
+    retires: 5
+`, []wantErr{{line: 6, near: "retires", msg: `unknown key "retires" in verify`, hint: `did you mean "retries"?`}}},
+		{"unknown key in the second check", `name: n
+apply: a
+rollback: r
+verify:
+  - true
+  - {run: curl, intervall: 2s}
+`, []wantErr{{line: 6, near: "intervall", msg: `unknown key "intervall" in verify check 2`, hint: `did you mean "interval"?`}}},
+		{"unknown key in fleet", base + "fleet: {batch: [1, 100%]}\n",
+			[]wantErr{{line: 5, near: "batch", msg: `unknown key "batch" in fleet`, hint: `did you mean "batches"?`}}},
+		{"unknown key in canary", base + "canary: {soke: 2m}\n",
+			[]wantErr{{line: 5, near: "soke", msg: `unknown key "soke" in canary`, hint: `did you mean "soak"?`}}},
+		{"unknown key in timeouts", base + "timeouts: {aply: 5m}\n",
+			[]wantErr{{line: 5, near: "aply", msg: `unknown key "aply" in timeouts`, hint: `did you mean "apply"?`}}},
+		{"unknown key in a step", "name: n\napply: {run: a, pyt: true}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "pyt", msg: `unknown key "pyt" in apply`, hint: `did you mean "pty"?`}}},
+		{"unknown key in an env variable", base + "env:\n  A: {vaule: x}\n", []wantErr{
+			{line: 6, near: "{", msg: "env A has no value", hint: "add value: or from_env:"},
+			{line: 6, near: "vaule", msg: `unknown key "vaule" in env A`, hint: `did you mean "value"?`},
+		}},
+		{"unknown key in swap", base + "swap: {rum: \"promote {{.Promote}}\"}\n", []wantErr{
+			{line: 5, near: "{", msg: "swap has no run command"},
+			{line: 5, near: "rum", msg: `unknown key "rum" in swap`, hint: `did you mean "run"?`},
+		}},
+
+		// Wrong types.
+		{"string where a number goes", base + "fleet: {parallel: abc}\n",
+			[]wantErr{{line: 5, near: "abc", msg: `parallel must be a whole number, not a string "abc"`}}},
+		{"quoted number where a number goes", base + "fleet: {parallel: \"5\"}\n",
+			[]wantErr{{line: 5, near: `"5"`, msg: `parallel must be a whole number, not a string "5"`}}},
+		{"word where retries go", "name: n\napply: a\nrollback: r\nverify: {run: v, retries: five}\n",
+			[]wantErr{{line: 4, near: "five", msg: `retries must be a whole number, not a string "five"`}}},
+		{"string where a boolean goes", "name: n\napply: {run: a, pty: \"yes\"}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: `"yes"`, msg: `pty must be true or false, not a string "yes"`, hint: "use true or false"}}},
+		{"bare number where a duration goes", base + "canary: {soak: 5}\n",
+			[]wantErr{{line: 5, near: "5}", msg: "soak needs a unit, not a bare number 5", hint: "write 5s for seconds"}}},
+		{"word where a duration goes", "name: n\napply: a\nrollback: r\nverify: {run: v, interval: often}\n",
+			[]wantErr{{line: 4, near: "often", msg: `interval must be a duration, not a string "often"`, hint: "30s, 2m or 1m30s"}}},
+		{"list where the name goes", "name: [n]\napply: a\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 1, near: "[n]", msg: "name must be a string, not a list"}}},
+		{"list where a command goes", "name: n\napply: [a, b]\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "[a, b]", msg: "apply must be a string, not a list"}}},
+		{"list where a mapping goes", base + "fleet: [1, 100%]\n",
+			[]wantErr{{line: 5, near: "[1", msg: "fleet must be a mapping of key: value, not a list"}}},
+		{"string where a mapping goes", base + "canary: 2m\n",
+			[]wantErr{{line: 5, near: "2m", msg: "canary must be a mapping of key: value, not a string"}}},
+		{"number where a list goes", base + "fleet: {batches: 5}\n",
+			[]wantErr{{line: 5, near: "5}", msg: "batches must be a list, not a number"}}},
+		{"list where env goes", base + "env: [A=1]\n",
+			[]wantErr{{line: 5, near: "[A=1]", msg: "env must be a mapping of key: value, not a list"}}},
+		{"the whole file is a list", "- apply\n- verify\n", []wantErr{
+			{line: 1, near: "-", msg: "the change must be a mapping of key: value, not a list", hint: "examples/change.yaml"},
+		}},
+
+		// The batch list.
+		{"batch list that never reaches 100%", base + "fleet:\n  batches: [1, 10%, 50%]\n",
+			[]wantErr{{line: 6, near: "[1", msg: "the batch list never reaches 100% of the fleet", hint: "end the list with 100%"}}},
+		{"batch list of counts only", base + "fleet:\n  batches:\n    - 1\n    - 5\n",
+			[]wantErr{{line: 7, near: "-", msg: "the batch list never reaches 100% of the fleet"}}},
+		{"empty batch list", base + "fleet: {batches: []}\n",
+			[]wantErr{{line: 5, near: "[]", msg: "the batch list is empty", hint: "batches: [1, 10%, 50%, 100%]"}}},
+		{"zero-host batch", base + "fleet: {batches: [0, 100%]}\n",
+			[]wantErr{{line: 5, near: "0,", msg: "batch 0 is out of range: give 1 to 1000000, or a percentage"}}},
+		{"zero-percent batch", base + "fleet: {batches: [0%, 100%]}\n",
+			[]wantErr{{line: 5, near: "0%", msg: "batch 0% is out of range: a percentage is 1% to 100%"}}},
+		{"batch over 100%", base + "fleet: {batches: [1, 150%]}\n",
+			[]wantErr{{line: 5, near: "150%", msg: "batch 150% is out of range: a percentage is 1% to 100%"}}},
+		{"batch of a million and one", base + "fleet: {batches: [1000001, 100%]}\n",
+			[]wantErr{{line: 5, near: "1000001", msg: "batch 1000001 is out of range: give 1 to 1000000, or a percentage"}}},
+		{"batch that is a word", base + "fleet: {batches: [half, 100%]}\n",
+			[]wantErr{{line: 5, near: "half", msg: `batch must be a number or a percentage, not "half"`, hint: `a percentage ("10%")`}}},
+
+		// max_failures.
+		{"max_failures over 100%", base + "fleet: {max_failures: 101%}\n",
+			[]wantErr{{line: 5, near: "101%", msg: "max_failures 101% is out of range: a percentage is 0% to 100%"}}},
+		{"max_failures far over 100%", base + "fleet: {max_failures: 1000%}\n",
+			[]wantErr{{line: 5, near: "1000%", msg: "max_failures 1000% is out of range: a percentage is 0% to 100%"}}},
+		{"max_failures below zero", base + "fleet: {max_failures: -1}\n",
+			[]wantErr{{line: 5, near: "-1", msg: "max_failures -1 is out of range: give 0 to 1000000, or a percentage"}}},
+		{"max_failures a word", base + "fleet: {max_failures: abc}\n",
+			[]wantErr{{line: 5, near: "abc", msg: `max_failures must be a number or a percentage, not "abc"`}}},
+		{"max_failures a negative percentage", base + "fleet: {max_failures: -5%}\n",
+			[]wantErr{{line: 5, near: "-5%", msg: `max_failures must be a number or a percentage, not "-5%"`}}},
+		{"max_failures a fraction", base + "fleet: {max_failures: 0.5}\n",
+			[]wantErr{{line: 5, near: "0.5", msg: `max_failures must be a number or a percentage, not "0.5"`}}},
+		{"max_failures a list", base + "fleet: {max_failures: [1]}\n",
+			[]wantErr{{line: 5, near: "[1]", msg: "max_failures must be a number or a percentage, not a list"}}},
+		{"max_failures with no value", base + "fleet:\n  max_failures:\n",
+			[]wantErr{{line: 6, near: "max_failures", msg: "max_failures must be a number or a percentage, not null"}}},
+
+		// parallel.
+		{"parallel zero", base + "fleet: {parallel: 0}\n",
+			[]wantErr{{line: 5, near: "0}", msg: "parallel 0 is out of range: give 1 to 10000"}}},
+		{"parallel negative", base + "fleet: {parallel: -3}\n",
+			[]wantErr{{line: 5, near: "-3", msg: "parallel -3 is out of range: give 1 to 10000"}}},
+		{"parallel too high", base + "fleet: {parallel: 10001}\n",
+			[]wantErr{{line: 5, near: "10001", msg: "parallel 10001 is out of range: give 1 to 10000"}}},
+		{"parallel a fraction", base + "fleet: {parallel: 1.5}\n",
+			[]wantErr{{line: 5, near: "1.5", msg: `parallel must be a whole number, not a number "1.5"`}}},
+
+		// Retries and durations out of range.
+		{"retries negative", "name: n\napply: a\nrollback: r\nverify: {run: v, retries: -1}\n",
+			[]wantErr{{line: 4, near: "-1", msg: "retries -1 is out of range: give 0 to 1000"}}},
+		{"retries too many", "name: n\napply: a\nrollback: r\nverify: {run: v, retries: 1001}\n",
+			[]wantErr{{line: 4, near: "1001", msg: "retries 1001 is out of range: give 0 to 1000"}}},
+		{"zero timeout", base + "timeouts: {connect: 0s}\n",
+			[]wantErr{{line: 5, near: "0s", msg: "the connect timeout must be more than zero"}}},
+		{"negative timeout", base + "timeouts: {apply: -1s}\n",
+			[]wantErr{{line: 5, near: "-1s", msg: `apply timeout must be a duration, not a string "-1s"`}}},
+		{"zero soak interval", base + "canary: {soak: 1m, interval: 0s}\n",
+			[]wantErr{{line: 5, near: "0s", msg: "the soak interval must be more than zero"}}},
+		{"soak interval a word", base + "canary: {soak: 1m, interval: often}\n",
+			[]wantErr{{line: 5, near: "often", msg: `interval must be a duration, not a string "often"`}}},
+
+		// Placeholders.
+		{"swap placeholder in apply", "name: n\napply: promote {{.Promote}}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "promote", msg: "apply uses {{.Promote}}, which has no value there", hint: "placeholders here: {{.Host}}, {{.Address}}, {{.Service}}, {{.Change}}"}}},
+		{"template function", "name: n\napply: a\nverify: \"test {{printf .Host}}\"\nrollback: r\n",
+			[]wantErr{{line: 3, near: `"test`, msg: `verify: "{{printf .Host}}" is not a placeholder: write {{.Name}}, such as {{.Host}}`}}},
+		{"template pipeline", "name: n\napply: a\nverify: v\nrollback: 'undo {{.Host | printf \"%q\"}}'\n",
+			[]wantErr{{line: 4, near: "'undo", msg: `rollback: "{{.Host | printf \"%q\"}}" is not a placeholder: write {{.Name}}, such as {{.Host}}`}}},
+		{"template dot", "name: n\napply: echo {{.}}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "echo", msg: `apply: "{{.}}" is not a placeholder: write {{.Name}}, such as {{.Host}}`}}},
+		{"template trim marker", "name: n\napply: echo {{- .Host}}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "echo", msg: `apply: "{{- .Host}}" is not a placeholder: write {{.Name}}, such as {{.Host}}`}}},
+		{"unclosed placeholder", "name: n\napply: echo {{.Host\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "echo", msg: `apply: "{{.Host" is not a placeholder: write {{.Name}}, such as {{.Host}}`}}},
+		{"stray closing braces", "name: n\napply: a\nverify: v\nrollback: x }} y\n",
+			[]wantErr{{line: 4, near: "x }}", msg: "rollback: }} without a matching {{"}}},
+		{"unknown placeholder", "name: n\napply: a\nverify: [v, \"check {{.Hostname}}\"]\nrollback: r\n",
+			[]wantErr{{line: 3, near: `"check`, msg: "verify check 2 uses {{.Hostname}}, which has no value there"}}},
+		{"dotted placeholder", "name: n\napply: echo {{.Host.Name}}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "echo", msg: "apply uses {{.Host.Name}}, which has no value there"}}},
+		{"unknown placeholder in swap", base + "swap:\n  run: promote {{.Standby}}\n",
+			[]wantErr{{line: 6, near: "promote", msg: "swap run uses {{.Standby}}, which has no value there", hint: "{{.Promote}}, {{.Demote}}"}}},
+		{"host placeholder allowed, address not, in swap verify", base + "swap:\n  run: promote {{.Promote}}\n  verify: curl {{.Address}}\n",
+			[]wantErr{{line: 7, near: "curl", msg: "swap verify uses {{.Address}}, which has no value there"}}},
+
+		// Required keys and empty commands.
+		{"only a name", "name: n\n", []wantErr{
+			{line: 1, col: 1, msg: "the change has no apply command", hint: "add apply:"},
+			{line: 1, col: 1, msg: "the change has no verify check; without one no phase can pass", hint: "add verify:"},
+			{line: 1, col: 1, msg: "the change has no rollback command", hint: "add rollback:"},
+		}},
+		{"apply with nothing after it", "name: n\napply:\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "apply", col: 1, msg: "the change has no apply command"}}},
+		{"blank name", "name: \"  \"\napply: a\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 1, near: `"  "`, msg: "the change has no name", hint: "name: nginx 1.25.3"}}},
+		{"empty command", "name: n\napply: \"\"\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: `""`, msg: "apply is an empty command"}}},
+		{"blank command in a list", "name: n\napply: a\nverify: [v, \" \"]\nrollback: r\n",
+			[]wantErr{{line: 3, near: `" "`, msg: "verify check 2 is an empty command"}}},
+		{"NUL in a command", "name: n\napply: \"a\\0b\"\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: `"a`, msg: "apply holds a NUL byte"}}},
+		{"empty verify list", "name: n\napply: a\nverify: []\nrollback: r\n",
+			[]wantErr{{line: 3, near: "[]", msg: "verify is an empty list", hint: "give at least one command"}}},
+		{"step without run", "name: n\napply: {pty: true}\nverify: v\nrollback: r\n",
+			[]wantErr{{line: 2, near: "{", msg: "apply has no run command", hint: "add run:"}}},
+		{"check without run", "name: n\napply: a\nverify: [{retries: 3}]\nrollback: r\n",
+			[]wantErr{{line: 3, near: "{", msg: "verify has no run command"}}},
+		{"swap without run", base + "swap: {verify: \"curl {{.Promote}}\"}\n",
+			[]wantErr{{line: 5, near: "{", msg: "swap has no run command", hint: "{{.Promote}} and {{.Demote}}"}}},
+
+		// env.
+		{"env name starting with a digit", base + "env: {1ST: x}\n",
+			[]wantErr{{line: 5, near: "1ST", msg: `env name "1ST" is not valid`}}},
+		{"env name with a dash", base + "env:\n  MY-VAR: x\n",
+			[]wantErr{{line: 6, near: "MY-VAR", msg: `env name "MY-VAR" is not valid`}}},
+		{"env with value and from_env", base + "env:\n  A: {value: x, from_env: B}\n",
+			[]wantErr{{line: 6, near: "{", msg: "env A has both value and from_env", hint: "keep one"}}},
+		{"env from_env not a name", base + "env:\n  A: {from_env: \"$(id)\"}\n",
+			[]wantErr{{line: 6, near: `"$(id)"`, msg: `from_env "$(id)" is not a valid variable name`}}},
+		{"env without a value", base + "env:\n  A: {secret: true}\n",
+			[]wantErr{{line: 6, near: "{", msg: "env A has no value"}}},
+		{"env with NUL", base + "env:\n  A: \"x\\0\"\n",
+			[]wantErr{{line: 6, near: `"x`, msg: "env A holds a NUL byte"}}},
+		{"env twice", base + "env:\n  A: x\n  A: y\n",
+			[]wantErr{{line: 7, near: "A", msg: `"A" is given twice in env (first at line 6)`, hint: "remove one of them"}}},
+
+		// YAML itself.
+		{"syntax error", "name: n\napply: \"unterminated\nverify: v\n",
+			[]wantErr{{line: 2, near: `"`, msg: "YAML syntax: could not find end character of double-quoted text"}}},
+		{"alias refused", "name: &n nginx\napply: a\nverify: v\nrollback: r\nenv: {NAME: *n}\n",
+			[]wantErr{{line: 5, near: "*n", msg: "YAML aliases (*name) are not supported"}}},
+		{"merge key refused", base + "canary:\n  <<: {soak: 1m}\n",
+			[]wantErr{{line: 6, near: "<<", msg: "YAML merge keys (<<) are not supported"}}},
+		{"two documents", base + "---\n" + base,
+			[]wantErr{{line: 6, near: "name", msg: "the file holds 2 YAML documents; rollout reads exactly one"}}},
+		{"key given twice", base + "apply: b\n",
+			[]wantErr{{line: 5, near: "apply", msg: `"apply" is given twice in the change (first at line 2)`}}},
+
+		// Empty files.
+		{"empty file", "", []wantErr{{line: 1, col: 1, msg: "the change file is empty", hint: "examples/change.yaml"}}},
+		{"only a document marker", "---\n...\n", []wantErr{{line: 1, col: 1, msg: "the change file is empty"}}},
+		{"only comments", "# to do\n", []wantErr{{line: 1, col: 1, msg: "the change file is empty"}}},
+		{"only null", "null\n", []wantErr{{line: 1, col: 1, msg: "the change file is empty"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("change.yaml", []byte(tt.in), Options{Getenv: noEnv})
+			if c != nil {
+				t.Errorf("got a change along with the error")
+			}
+			checkErrs(t, "change.yaml", tt.in, err, tt.want)
+		})
+	}
+}
+
+// TestParseReportsEveryProblem checks that five problems in five places are
+// five errors, in file order, not only the first.
+func TestParseReportsEveryProblem(t *testing.T) {
+	src := `name: five problems
+apply: install {{.Promote}}
+verify:
+  - run: curl -fsS localhost
+    retires: 3
+rollback: undo
+fleet:
+  batches: [1, 10%]
+  parallel: 0
+env:
+  9LIVES: x
+`
+	_, err := Parse("change.yaml", []byte(src), Options{Getenv: noEnv})
+	checkErrs(t, "change.yaml", src, err, []wantErr{
+		{line: 2, near: "install", msg: "apply uses {{.Promote}}, which has no value there"},
+		{line: 5, near: "retires", msg: `unknown key "retires" in verify`},
+		{line: 8, near: "[1", msg: "the batch list never reaches 100% of the fleet"},
+		{line: 9, near: "0", msg: "parallel 0 is out of range: give 1 to 10000"},
+		{line: 11, near: "9LIVES", msg: `env name "9LIVES" is not valid`},
+	})
+	if n := len(diagList(t, err)); n != 5 {
+		t.Errorf("got %d problems, want 5", n)
+	}
+}
+
+func TestLoadFileProblems(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ path, want string }{
+		{filepath.Join(dir, "change.yaml"), filepath.Join(dir, "change.yaml") + ": no such file\n\thint: check the path given with -i or -c"},
+		{dir, dir + ": is a directory, not a file\n\thint: give the file inside it"},
+	} {
+		c, err := Load(tt.path, Options{})
+		if c != nil || err == nil || err.Error() != tt.want {
+			t.Errorf("Load(%s) = %v, %v; want error %q", tt.path, c, err, tt.want)
+		}
+		if l := diagList(t, err); len(l) != 1 || l[0].Line != 0 {
+			t.Errorf("Load(%s): %#v, want one problem about the whole file", tt.path, l)
+		}
+	}
+}
+
+func TestLoadExample(t *testing.T) {
+	c, err := Load("../../examples/change.yaml", Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.File != "../../examples/change.yaml" || c.Name != "nginx 1.25.3" {
+		t.Errorf("file %q, name %q", c.File, c.Name)
+	}
+	if got := c.Apply.Run.String(); got != "sudo apt-get install -y nginx=1.25.3-1" {
+		t.Errorf("apply %q", got)
+	}
+	if c.Apply.Pos != (diag.Pos{Line: 5, Col: 8}) {
+		t.Errorf("apply at %v, want 5:8", c.Apply.Pos)
+	}
+	if len(c.Verify) != 2 {
+		t.Fatalf("%d checks, want 2", len(c.Verify))
+	}
+	v0, v1 := c.Verify[0], c.Verify[1]
+	if v0.Run.String() != "curl -fsS http://localhost/healthz" || v0.Retries != 5 || v0.Interval != 2*time.Second || v0.Timeout != 0 {
+		t.Errorf("check 1: %+v", v0)
+	}
+	if v1.Run.String() != "nginx -v 2>&1 | grep -q 1.25.3" || v1.Retries != 0 || v1.Interval != DefaultInterval {
+		t.Errorf("check 2: %+v", v1)
+	}
+	if c.Swap == nil || c.Swap.Run.Run.String() != "sudo /usr/local/bin/promote {{.Promote}} --demote {{.Demote}}" ||
+		!slices.Equal(c.Swap.Run.Run.Fields(), []string{"Promote", "Demote"}) || len(c.Swap.Verify) != 1 {
+		t.Errorf("swap: %+v", c.Swap)
+	}
+	if c.Canary != (Canary{Soak: 2 * time.Minute, Interval: 15 * time.Second}) {
+		t.Errorf("canary %+v", c.Canary)
+	}
+	wantFleet := Fleet{Batches: []Batch{{N: 1}, {N: 10, Percent: true}, {N: 50, Percent: true}, {N: 100, Percent: true}}, Parallel: 20}
+	if !reflect.DeepEqual(c.Fleet, wantFleet) {
+		t.Errorf("fleet %+v, want %+v", c.Fleet, wantFleet)
+	}
+	wantTimeouts := Timeouts{Connect: 10 * time.Second, Apply: 10 * time.Minute, Verify: 2 * time.Minute, Rollback: DefaultRollbackTimeout, Swap: DefaultSwapTimeout}
+	if c.Timeouts != wantTimeouts {
+		t.Errorf("timeouts %+v, want %+v", c.Timeouts, wantTimeouts)
+	}
+	if !reflect.DeepEqual(c.Env, []EnvVar{{Name: "DEBIAN_FRONTEND", Value: "noninteractive"}}) {
+		t.Errorf("env %+v", c.Env)
+	}
+	if len(c.Digest) != 64 || strings.Trim(c.Digest, "0123456789abcdef") != "" || c.ShortDigest() != c.Digest[:12] {
+		t.Errorf("digest %q, short %q", c.Digest, c.ShortDigest())
+	}
+}
+
+// TestParseDefaults checks what the smallest change gets when it is silent.
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse("change.yaml", []byte(base), Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Swap != nil || c.Env != nil {
+		t.Errorf("swap %v, env %v; want none", c.Swap, c.Env)
+	}
+	if c.Canary != (Canary{Interval: DefaultSoakInterval}) {
+		t.Errorf("canary %+v", c.Canary)
+	}
+	if !reflect.DeepEqual(c.Fleet, Fleet{Batches: DefaultBatches, Parallel: DefaultParallel}) {
+		t.Errorf("fleet %+v", c.Fleet)
+	}
+	want := Timeouts{DefaultConnectTimeout, DefaultApplyTimeout, DefaultVerifyTimeout, DefaultRollbackTimeout, DefaultSwapTimeout}
+	if c.Timeouts != want {
+		t.Errorf("timeouts %+v", c.Timeouts)
+	}
+}
+
+// TestVerifyForms checks that a command, one check written out, and a list of
+// either all read the same.
+func TestVerifyForms(t *testing.T) {
+	one := Check{Interval: DefaultInterval}
+	tests := []struct {
+		verify string
+		want   []Check
+	}{
+		{"verify: curl localhost", []Check{one}},
+		{"verify: [curl localhost]", []Check{one}},
+		{"verify: {run: curl localhost}", []Check{one}},
+		{"verify:\n  - run: curl localhost", []Check{one}},
+		{"verify: {run: curl localhost, retries: 3, interval: 1s, timeout: 5s, pty: true}",
+			[]Check{{Step: Step{PTY: true, Timeout: 5 * time.Second}, Retries: 3, Interval: time.Second}}},
+		{"verify: [curl localhost, {run: curl localhost, retries: 2}]", []Check{one, {Retries: 2, Interval: DefaultInterval}}},
+	}
+	for _, tt := range tests {
+		c, err := Parse("change.yaml", []byte("name: n\napply: a\nrollback: r\n"+tt.verify+"\n"), Options{Getenv: noEnv})
+		if err != nil {
+			t.Errorf("%s: %v", tt.verify, err)
+			continue
+		}
+		if len(c.Verify) != len(tt.want) {
+			t.Errorf("%s: %d checks, want %d", tt.verify, len(c.Verify), len(tt.want))
+			continue
+		}
+		for i, got := range c.Verify {
+			if got.Run == nil || got.Run.String() != "curl localhost" || got.Pos.Line < 4 {
+				t.Errorf("%s: check %d runs %v at %v", tt.verify, i+1, got.Run, got.Pos)
+			}
+			got.Run, got.Pos = nil, diag.Pos{}
+			if !reflect.DeepEqual(got, tt.want[i]) {
+				t.Errorf("%s: check %d\n got %+v\nwant %+v", tt.verify, i+1, got, tt.want[i])
+			}
+		}
+	}
+}
+
+func TestBatchAndBudget(t *testing.T) {
+	for _, tt := range []struct {
+		b     Batch
+		total int
+		size  int
+		text  string
+	}{
+		{Batch{N: 1}, 38, 1, "1"},
+		{Batch{N: 5}, 3, 5, "5"},
+		{Batch{N: 10, Percent: true}, 38, 3, "10%"},
+		{Batch{N: 10, Percent: true}, 5, 1, "10%"}, // at least one host
+		{Batch{N: 50, Percent: true}, 38, 19, "50%"},
+		{Batch{N: 100, Percent: true}, 38, 38, "100%"},
+	} {
+		if got := tt.b.Size(tt.total); got != tt.size {
+			t.Errorf("%v.Size(%d) = %d, want %d", tt.b, tt.total, got, tt.size)
+		}
+		if got := tt.b.String(); got != tt.text {
+			t.Errorf("String() = %q, want %q", got, tt.text)
+		}
+	}
+	for _, tt := range []struct {
+		b       Budget
+		total   int
+		allowed int
+		text    string
+	}{
+		{Budget{}, 38, 0, "0"},
+		{Budget{N: 3}, 38, 3, "3"},
+		{Budget{N: 5, Percent: true}, 38, 1, "5%"},
+		{Budget{N: 5, Percent: true}, 10, 0, "5%"}, // rounded down, may be none
+		{Budget{N: 100, Percent: true}, 38, 38, "100%"},
+	} {
+		if got := tt.b.Allowed(tt.total); got != tt.allowed {
+			t.Errorf("%v.Allowed(%d) = %d, want %d", tt.b, tt.total, got, tt.allowed)
+		}
+		if got := tt.b.String(); got != tt.text {
+			t.Errorf("String() = %q, want %q", got, tt.text)
+		}
+	}
+	c, err := Parse("change.yaml", []byte(base+"fleet: {batches: [2, \"25 %\", 100%], max_failures: 5%}\n"), Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Batch{{N: 2}, {N: 25, Percent: true}, {N: 100, Percent: true}}; !slices.Equal(c.Fleet.Batches, want) {
+		t.Errorf("batches %v, want %v", c.Fleet.Batches, want)
+	}
+	if c.Fleet.MaxFailures != (Budget{N: 5, Percent: true}) {
+		t.Errorf("max_failures %v", c.Fleet.MaxFailures)
+	}
+}
+
+// digestOf parses src and returns its digest, failing on any error.
+func digestOf(t *testing.T, src string, getenv func(string) string) string {
+	t.Helper()
+	c, err := Parse("change.yaml", []byte(src), Options{Getenv: getenv})
+	if err != nil {
+		t.Fatalf("%v\nin:\n%s", err, src)
+	}
+	return c.Digest
+}
+
+// digestBase is a change using every section, written in block style.
+const digestBase = `name: nginx 1.25.3
+apply:
+  run: sudo apt-get install -y nginx=1.25.3-1
+  pty: true
+verify:
+  - run: curl -fsS http://localhost/healthz
+    retries: 5
+    interval: 2s
+  - nginx -v 2>&1 | grep -q 1.25.3
+rollback: sudo apt-get install -y --allow-downgrades nginx=1.24.0-1
+swap:
+  run: sudo promote {{.Promote}} --demote {{.Demote}}
+  verify: curl -fsS http://{{.Promote}}/healthz
+canary:
+  soak: 2m
+  interval: 15s
+fleet:
+  batches:
+    - 1
+    - 10%
+    - 100%
+  parallel: 20
+  max_failures: 0
+timeouts:
+  connect: 10s
+  apply: 10m
+env:
+  DEBIAN_FRONTEND: noninteractive
+  LANG: C
+  TOKEN: {from_env: DEPLOY_TOKEN, secret: true}
+`
+
+// TestDigestIgnoresFormatting checks that the digest is of what the change
+// does: reindenting, reordering keys, flow or block style, quoting, comments,
+// spelling a default out or a duration another way do not change it.
+func TestDigestIgnoresFormatting(t *testing.T) {
+	want := digestOf(t, digestBase, noEnv)
+	same := map[string]string{
+		"reindented": strings.NewReplacer("\n  ", "\n      ", "\n    ", "\n          ").Replace(digestBase),
+		"keys reordered": `# comments do not count
+env:
+  TOKEN: {secret: true, from_env: DEPLOY_TOKEN}
+  LANG: C
+  DEBIAN_FRONTEND: noninteractive
+timeouts: {apply: 10m, connect: 10s}
+fleet:
+  max_failures: 0
+  parallel: 20
+  batches: [1, 10%, 100%]
+canary: {interval: 15s, soak: 2m}
+swap:
+  verify: curl -fsS http://{{.Promote}}/healthz
+  run: sudo promote {{.Promote}} --demote {{.Demote}}
+rollback: sudo apt-get install -y --allow-downgrades nginx=1.24.0-1
+verify:
+  - interval: 2s
+    retries: 5
+    run: curl -fsS http://localhost/healthz
+  - nginx -v 2>&1 | grep -q 1.25.3
+apply: {pty: true, run: sudo apt-get install -y nginx=1.25.3-1}
+name: nginx 1.25.3
+`,
+		"flow style": `{name: nginx 1.25.3, apply: {run: sudo apt-get install -y nginx=1.25.3-1, pty: true},
+ verify: [{run: "curl -fsS http://localhost/healthz", retries: 5, interval: 2s}, "nginx -v 2>&1 | grep -q 1.25.3"],
+ rollback: sudo apt-get install -y --allow-downgrades nginx=1.24.0-1,
+ swap: {run: "sudo promote {{.Promote}} --demote {{.Demote}}", verify: ["curl -fsS http://{{.Promote}}/healthz"]},
+ canary: {soak: 2m, interval: 15s}, fleet: {batches: [1, 10%, 100%], parallel: 20, max_failures: 0},
+ timeouts: {connect: 10s, apply: 10m}, env: {DEBIAN_FRONTEND: noninteractive, LANG: C, TOKEN: {from_env: DEPLOY_TOKEN, secret: true}}}
+`,
+		"quoting and equivalent spellings": strings.NewReplacer(
+			"name: nginx 1.25.3", `name: "nginx 1.25.3"`,
+			"rollback: sudo", "rollback: 'sudo",
+			"nginx=1.24.0-1\n", "nginx=1.24.0-1'\n",
+			"soak: 2m", "soak: 120s",
+			"parallel: 20", "parallel: 20\n  # spelt out\n",
+			"apply: 10m", "apply: 10m0s\n  verify: 2m\n  rollback: 10m\n  swap: 5m",
+		).Replace(digestBase),
+		"secret value differs": digestBase,
+	}
+	for name, src := range same {
+		getenv := noEnv
+		if name == "secret value differs" {
+			getenv = func(string) string { return "another-secret" }
+		}
+		if got := digestOf(t, src, getenv); got != want {
+			t.Errorf("%s: digest changed\n%s", name, src)
+		}
+	}
+}
+
+// TestDigestFollowsMeaning checks that changing what any command does, or how
+// the rollout is paced, changes the digest.
+func TestDigestFollowsMeaning(t *testing.T) {
+	seen := map[string]string{"base": digestOf(t, digestBase, noEnv)}
+	for name, r := range map[string][2]string{
+		"apply command":   {"nginx=1.25.3-1\n", "nginx=1.25.4-1\n"},
+		"apply pty":       {"pty: true", "pty: false"},
+		"verify command":  {"localhost/healthz", "localhost/health"},
+		"verify retries":  {"retries: 5", "retries: 4"},
+		"verify order":    {"  - run: curl -fsS http://localhost/healthz\n    retries: 5\n    interval: 2s\n  - nginx -v 2>&1 | grep -q 1.25.3\n", "  - nginx -v 2>&1 | grep -q 1.25.3\n  - run: curl -fsS http://localhost/healthz\n    retries: 5\n    interval: 2s\n"},
+		"rollback":        {"nginx=1.24.0-1", "nginx=1.24.1-1"},
+		"swap command":    {"--demote", "--retire"},
+		"soak":            {"soak: 2m", "soak: 3m"},
+		"batches":         {"- 10%", "- 20%"},
+		"max_failures":    {"max_failures: 0", "max_failures: 1"},
+		"timeout":         {"connect: 10s", "connect: 11s"},
+		"env value":       {"LANG: C", "LANG: C.UTF-8"},
+		"secret env name": {"DEPLOY_TOKEN", "OTHER_TOKEN"},
+		"name":            {"name: nginx 1.25.3", "name: nginx 1.25.3 again"},
+	} {
+		src := strings.Replace(digestBase, r[0], r[1], 1)
+		if src == digestBase {
+			t.Fatalf("%s: %q is not in the change", name, r[0])
+		}
+		d := digestOf(t, src, noEnv)
+		for other, od := range seen {
+			if od == d {
+				t.Errorf("%s: same digest as %s", name, other)
+			}
+		}
+		seen[name] = d
+	}
+}
+
+// TestSecretsStayOut checks that a secret value is in neither the JSON (the
+// digest's input and --json's output) nor the digest, while Secrets returns
+// it for redaction.
+func TestSecretsStayOut(t *testing.T) {
+	const secret = "hunter2-s3cr3t"
+	src := base + `env:
+  PLAIN: visible-value
+  INLINE: {value: ` + secret + `-inline, secret: true}
+  FROM: {from_env: DEPLOY_TOKEN, secret: true}
+  FROMPLAIN: {from_env: OTHER}
+`
+	getenv := func(name string) string {
+		switch name {
+		case "DEPLOY_TOKEN":
+			return secret
+		case "OTHER":
+			return "from-the-operator"
+		}
+		return ""
+	}
+	c, err := Parse("change.yaml", []byte(src), Options{Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnv := []EnvVar{
+		{Name: "PLAIN", Value: "visible-value"},
+		{Name: "INLINE", Value: secret + "-inline", Secret: true},
+		{Name: "FROM", Value: secret, Secret: true, FromEnv: "DEPLOY_TOKEN"},
+		{Name: "FROMPLAIN", Value: "from-the-operator", FromEnv: "OTHER"},
+	}
+	if !reflect.DeepEqual(c.Env, wantEnv) {
+		t.Fatalf("env\n got %+v\nwant %+v", c.Env, wantEnv)
+	}
+	if got := c.Secrets(); !slices.Equal(got, []string{secret + "-inline", secret}) {
+		t.Errorf("Secrets() = %q", got)
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(data)
+	if strings.Contains(js, secret) || strings.Contains(js, "from-the-operator") {
+		t.Errorf("JSON holds a secret or an operator's environment value:\n%s", js)
+	}
+	for _, want := range []string{`{"name":"PLAIN","value":"visible-value"}`, `{"name":"INLINE","secret":true}`, `{"name":"FROM","secret":true,"from_env":"DEPLOY_TOKEN"}`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js)
+		}
+	}
+	if strings.Contains(c.Digest, secret) {
+		t.Errorf("digest holds the secret")
+	}
+	// The digest is of the JSON without secrets: other secret values, same digest.
+	other := strings.Replace(src, secret+"-inline", "something-else", 1)
+	if d := digestOf(t, other, func(string) string { return "x" }); d != c.Digest {
+		t.Errorf("digest depends on secret values")
+	}
+}
+
+func TestTemplateJSON(t *testing.T) {
+	c, err := Parse("change.yaml", []byte("name: n\napply: echo {{.Host}}\nverify: v\nrollback: r\n"), Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(c.Apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != `{"run":"echo {{.Host}}"}` {
+		t.Errorf("apply as JSON: %s", data)
+	}
+}
