@@ -15,11 +15,17 @@ import (
 	"strings"
 )
 
-// Quote returns s as one single-quoted POSIX sh word. The empty string is ”.
+// Quote returns s as one single-quoted POSIX sh word, for example
+//
+//	web-1     ->  'web-1'
+//	it's      ->  'it'\''s'
+//	(empty)   ->  ''
+//
+// Every value is quoted, even one that would be safe bare, so what a
+// placeholder inserts is always one literal word: the shell expands nothing
+// inside single quotes, and a single quote in s ends the quoting only to
+// insert an escaped quote (\') and start it again.
 func Quote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:,@%+") == "" {
-		return s
-	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
