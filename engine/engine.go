@@ -222,6 +222,9 @@ func (e *Engine) ID() string { return e.opts.ID }
 // JournalPath is where the rollout is journaled.
 func (e *Engine) JournalPath() string { return e.journal.Path() }
 
+// JournalStats counts the journal's events and fsyncs; read it after Run.
+func (e *Engine) JournalStats() JournalStats { return e.journal.Stats() }
+
 // Plan is the plan the engine runs.
 func (e *Engine) Plan() *Plan { return e.plan }
 

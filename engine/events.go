@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -352,11 +353,26 @@ type wireRecord struct {
 
 // MarshalJSON writes {"seq":…,"time":…,"type":…,"data":{…}}.
 func (r Record) MarshalJSON() ([]byte, error) {
+	return r.appendJSON(nil)
+}
+
+// appendJSON appends the record's JSON to b. It writes the envelope by hand:
+// the journal encodes every event, and a second pass over the event's JSON
+// (as json.RawMessage would cost) is a third of the encoding time.
+func (r Record) appendJSON(b []byte) ([]byte, error) {
 	data, err := json.Marshal(r.Event)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", r.Event.Type(), err)
 	}
-	return json.Marshal(wireRecord{Seq: r.Seq, Time: r.Time, Type: r.Event.Type(), Data: data})
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"time":"`...)
+	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","type":"`...)
+	b = append(b, r.Event.Type()...) // type names are plain ASCII
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads one journal line.

@@ -44,6 +44,8 @@ type Journal struct {
 	now   func() time.Time
 	seq   int64
 	stats JournalStats
+	// scratch is reused to encode records, owned by the committer.
+	scratch []byte
 }
 
 // JournalStats counts the journal's work, for benchmarks.
@@ -197,10 +199,11 @@ func (j *Journal) commit(batch []commitReq, buf *bytes.Buffer) error {
 		for _, ev := range r.events {
 			j.seq++
 			rec := Record{Seq: j.seq, Time: now, Event: ev}
-			line, err := json.Marshal(rec)
+			line, err := rec.appendJSON(j.scratch[:0])
 			if err != nil {
 				return fmt.Errorf("journal %s: %w", j.path, err)
 			}
+			j.scratch = line
 			buf.Write(line)
 			buf.WriteByte('\n')
 			recs = append(recs, rec)

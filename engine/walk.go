@@ -390,10 +390,14 @@ func (e *Engine) testPassed() bool {
 // failedOutside counts the phase's failed hosts not being run again now,
 // which use up its failure budget (earlier fleet batches).
 func (e *Engine) failedOutside(s *step, todo []string) int {
+	running := make(map[string]bool, len(todo))
+	for _, h := range todo {
+		running[h] = true
+	}
 	n := 0
 	e.read(func(st *State) {
 		for _, h := range s.plan.Hosts() {
-			if slices.Contains(todo, h) {
+			if running[h] {
 				continue
 			}
 			if hs := st.Hosts[h]; hs != nil && (hs.State == StateFailed || hs.State == StateUnknown) {
