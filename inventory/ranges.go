@@ -14,39 +14,76 @@ const maxExpansion = 100_000
 // numeric "[01:40]" (the width of the start is kept, so 01..40 stay two digits),
 // numeric with a step "[1:9:2]", or letters "[a:f]". Several ranges multiply out
 // in order: "r[1:2]-[a:b]" is r1-a, r1-b, r2-a, r2-b. A name without brackets is
-// itself. Errors say what is wrong with the range as the user wrote it.
+// itself. Errors name the whole pattern and say what is wrong with the range as
+// the user wrote it.
 func Expand(pattern string) ([]string, error) {
-	open := strings.IndexByte(pattern, '[')
-	if open < 0 {
-		if strings.IndexByte(pattern, ']') >= 0 {
+	// The pattern alternates literal text and ranges: lits[i] comes before
+	// ranges[i], and lits has one more entry, the text after the last range.
+	var lits []string
+	var ranges [][]string
+	total := 1
+	for rest := pattern; ; {
+		open := strings.IndexByte(rest, '[')
+		lit := rest
+		if open >= 0 {
+			lit = rest[:open]
+		}
+		if strings.IndexByte(lit, ']') >= 0 {
 			return nil, fmt.Errorf("%q has a ] without a matching [", pattern)
 		}
+		lits = append(lits, lit)
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], ']')
+		if end < 0 {
+			return nil, fmt.Errorf("%q has a [ without a matching ]", pattern)
+		}
+		spec := rest[open+1 : open+end]
+		items, err := expandRange(spec)
+		if err != nil {
+			return nil, fmt.Errorf("range [%s] in %q: %w", spec, pattern, err)
+		}
+		// Each factor is at most maxExpansion, so this cannot overflow
+		// before it is caught.
+		if total *= len(items); total > maxExpansion {
+			return nil, fmt.Errorf("%q expands to more than %d hosts, the most one pattern may hold", pattern, maxExpansion)
+		}
+		ranges = append(ranges, items)
+		rest = rest[open+end+1:]
+	}
+	if len(ranges) == 0 {
 		return []string{pattern}, nil
 	}
-	end := strings.IndexByte(pattern[open:], ']')
-	if end < 0 {
-		return nil, fmt.Errorf("%q has a [ without a matching ]", pattern)
-	}
-	end += open
-	items, err := expandRange(pattern[open+1 : end])
-	if err != nil {
-		return nil, fmt.Errorf("range [%s] in %q: %w", pattern[open+1:end], pattern, err)
-	}
-	rest, err := Expand(pattern[end+1:])
-	if err != nil {
-		return nil, err
-	}
-	if len(items)*len(rest) > maxExpansion {
-		return nil, fmt.Errorf("%q expands to %d hosts, more than the %d one pattern may hold", pattern, len(items)*len(rest), maxExpansion)
-	}
-	prefix := pattern[:open]
-	out := make([]string, 0, len(items)*len(rest))
-	for _, it := range items {
-		for _, r := range rest {
-			out = append(out, prefix+it+r)
+	// Count through the ranges like an odometer, the last range fastest,
+	// building each name in one allocation.
+	out := make([]string, 0, total)
+	idx := make([]int, len(ranges))
+	var b strings.Builder
+	for {
+		n := 0
+		for i, items := range ranges {
+			n += len(lits[i]) + len(items[idx[i]])
+		}
+		b.Grow(n + len(lits[len(ranges)]))
+		for i, items := range ranges {
+			b.WriteString(lits[i])
+			b.WriteString(items[idx[i]])
+		}
+		b.WriteString(lits[len(ranges)])
+		out = append(out, b.String())
+		b.Reset()
+		i := len(ranges) - 1
+		for ; i >= 0; i-- {
+			if idx[i]++; idx[i] < len(ranges[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return out, nil
 		}
 	}
-	return out, nil
 }
 
 // expandRange expands the inside of one pair of brackets.
@@ -68,6 +105,10 @@ func expandRange(spec string) ([]string, error) {
 		step = s
 	}
 	if isLetter(lo) && isLetter(hi) {
+		// Between Z and a come [ \ ] ^ _ and `, which no host name holds.
+		if isUpper(lo[0]) != isUpper(hi[0]) {
+			return nil, fmt.Errorf("the letters %s and %s differ in case: write [a:f] or [A:F]", lo, hi)
+		}
 		if lo[0] > hi[0] {
 			return nil, fmt.Errorf("the range is inverted: %s comes after %s", lo, hi)
 		}
@@ -105,6 +146,8 @@ func expandRange(spec string) ([]string, error) {
 	}
 	return out, nil
 }
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 func isLetter(s string) bool {
 	return len(s) == 1 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))

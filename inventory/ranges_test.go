@@ -81,11 +81,18 @@ func TestExpandErrors(t *testing.T) {
 		{"web-[+1:5]", `range [+1:5] in "web-[+1:5]": start and end must both be numbers (01:40) or both single letters (a:f)`},
 		{"web-[aa:bb]", `range [aa:bb] in "web-[aa:bb]": start and end must both be numbers (01:40) or both single letters (a:f)`},
 		{"web-[1:99999999999999999999]", `range [1:99999999999999999999] in "web-[1:99999999999999999999]": start and end must both be numbers (01:40) or both single letters (a:f)`},
+		{"web-[A:z]", `range [A:z] in "web-[A:z]": the letters A and z differ in case: write [a:f] or [A:F]`},
+		{"web-[a:Z]", `range [a:Z] in "web-[a:Z]": the letters a and Z differ in case: write [a:f] or [A:F]`},
 		{"web-[1:5", `"web-[1:5" has a [ without a matching ]`},
+		{"a]b[1:2]", `"a]b[1:2]" has a ] without a matching [`},
+		{"x[1:2]a]b[1:2]", `"x[1:2]a]b[1:2]" has a ] without a matching [`},
+		{"r[1:2]-[x:a]", `range [x:a] in "r[1:2]-[x:a]": the range is inverted: x comes after a`},
+		{"r[1:2]-[1:2", `"r[1:2]-[1:2" has a [ without a matching ]`},
 		{"web-1:5]", `"web-1:5]" has a ] without a matching [`},
-		{"a[1:2]b]", `"b]" has a ] without a matching [`},
+		{"a[1:2]b]", `"a[1:2]b]" has a ] without a matching [`},
 		{"web-[0:100000]", `range [0:100000] in "web-[0:100000]": it holds 100001 hosts, more than the 100000 one range may hold`},
-		{"web-[1:1000]-[1:1000]", `"web-[1:1000]-[1:1000]" expands to 1000000 hosts, more than the 100000 one pattern may hold`},
+		{"web-[1:1000]-[1:1000]", `"web-[1:1000]-[1:1000]" expands to more than 100000 hosts, the most one pattern may hold`},
+		{"[0:99999][0:99999][0:99999][0:99999][0:99999]", `"[0:99999][0:99999][0:99999][0:99999][0:99999]" expands to more than 100000 hosts, the most one pattern may hold`},
 	}
 	for _, tt := range tests {
 		got, err := Expand(tt.pattern)
