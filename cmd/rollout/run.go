@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/engine/local"
+	"github.com/rolloutconsole/rollout/tui/plain"
+)
+
+// consoleFlags are the flags of every command that drives a rollout.
+type consoleFlags struct {
+	stateDir string
+	plain    bool
+	yes      bool
+}
+
+func (f *consoleFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where journals and locks live")
+	cmd.Flags().BoolVar(&f.plain, "plain", false, "print one line per event and read answers from stdin, even on a terminal")
+	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "confirm every gate that passed (a failed gate still waits for an answer)")
+}
+
+func newRunCmd() *cobra.Command {
+	var in inputFlags
+	var cf consoleFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Roll the change out: test, standby, swap, canary, fleet, confirming each widening",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := in.absolute(); err != nil {
+				return err
+			}
+			l, errs := in.load()
+			if errs != nil {
+				return inputError(errs)
+			}
+			plans, errs := l.plans(in.service, false)
+			if errs != nil {
+				return inputError(errs)
+			}
+			p := plans[0]
+			id := engine.NewID(time.Now(), p.Service)
+			lock, err := lockService(cf.stateDir, p.Service, id)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
+			eng, err := engine.New(p, engineOptions(cf, id, l.ch.Secrets()))
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return drive(cmd.Context(), eng, cf, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	in.register(cmd)
+	cf.register(cmd)
+	return cmd
+}
+
+// absolute makes the file paths absolute, so the journal can find them from
+// any directory on resume.
+func (f *inputFlags) absolute() error {
+	for _, p := range []*string{&f.inventory, &f.change} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		*p = abs
+	}
+	return nil
+}
+
+func lockService(dir, service, id string) (*engine.Lock, error) {
+	host, _ := os.Hostname()
+	lock, err := engine.AcquireLock(dir, service, engine.LockInfo{User: currentUser(), PID: os.Getpid(), Machine: host, ID: id, Started: time.Now()})
+	var le *engine.LockedError
+	if errors.As(err, &le) {
+		return nil, &exitError{code: exitLocked, err: err}
+	}
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return lock, nil
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+func engineOptions(cf consoleFlags, id string, secrets []string) engine.Options {
+	return engine.Options{
+		Local:       &local.Transport{},
+		Transport:   sshTransport(),
+		StateDir:    cf.stateDir,
+		ID:          id,
+		AutoConfirm: cf.yes,
+		Secrets:     secrets,
+	}
+}
+
+// sshTransport is the transport for hosts reached over SSH; nil until the
+// SSH transport is wired in.
+func sshTransport() engine.Transport { return nil }
+
+// drive runs the engine under a console and turns its outcome into an exit code.
+func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Reader, stdout io.Writer) error {
+	records := eng.Subscribe()
+	type result struct {
+		outcome engine.Outcome
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, err := eng.Run(ctx)
+		done <- result{o, err}
+	}()
+	fmt.Fprintf(stdout, "journal: %s\n", eng.JournalPath())
+	con := plain.New(stdout, eng, cf.yes)
+	con.Scripted = !isTerminal(stdin)
+	con.Run(ctx, records, stdin)
+	res := <-done
+	if res.err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w", eng.ID(), res.err)}
+	}
+	return outcomeError(eng.ID(), res.outcome)
+}
+
+// outcomeError maps how a rollout ended to the exit code, with a line that
+// says what to do next.
+func outcomeError(id string, o engine.Outcome) error {
+	switch o {
+	case engine.OutcomeSucceeded:
+		return nil
+	case engine.OutcomeInterrupted:
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s was interrupted; go on with: rollout resume %s", id, id)}
+	case engine.OutcomeFailed, engine.OutcomeAborted:
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s %s; see rollout show %s, then rollout resume %s or rollout rollback %s", id, o, id, id, id)}
+	case engine.OutcomeRollbackFailed:
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: some hosts could not be rolled back; see rollout show %s", id, id)}
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s %s", id, o)}
+}
+
+func newResumeCmd(rollback bool) *cobra.Command {
+	var cf consoleFlags
+	var sshConfig string
+	use, short := "resume [ID]", "Go on with a rollout from its journal (the most recent unfinished one without ID)"
+	if rollback {
+		use, short = "rollback ID", "Roll back every host a rollout changed, in reverse order, from its journal"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			} else if rollback {
+				return &exitError{code: exitUsage, err: errors.New("rollback needs the rollout ID; see rollout history")}
+			}
+			je, err := findJournal(cf.stateDir, id)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			h := je.replay.Header
+			in := inputFlags{inventory: h.Inventory, change: h.ChangeFile, service: h.Service, sshConfig: sshConfig}
+			l, errs := in.load()
+			if errs != nil {
+				return inputError(errs)
+			}
+			plans, errs := l.plans(h.Service, false)
+			if errs != nil {
+				return inputError(errs)
+			}
+			lock, err := lockService(cf.stateDir, h.Service, h.ID)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
+			opts := engineOptions(cf, h.ID, l.ch.Secrets())
+			opts.RollbackNow = rollback
+			eng, err := engine.Resume(je.path, plans[0], opts)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return drive(cmd.Context(), eng, cf, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&sshConfig, "ssh-config", defaultSSHConfig(), "OpenSSH client config consulted where the inventory is silent")
+	return cmd
+}
+
+// isTerminal reports whether r is a terminal (a person typing), not a pipe
+// or a file (a script).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
