@@ -238,7 +238,7 @@ services:
     test: [t1]
     fleet:
       - web-[1:200000]
-`, []wantErr{{line: 6, near: "web", msg: `range [1:200000] in "web-[1:200000]": it holds 200000 hosts, more than the 100000 one range may hold`}}},
+`, []wantErr{{line: 6, near: "web", msg: `range [1:200000] in "web-[1:200000]": it holds more than 100000 hosts, the most one range may hold`}}},
 		{"bad range as a hosts: key", `
 services:
   web: {test: [t1]}
@@ -404,6 +404,14 @@ services:
 hosts:
   t1: *d
 `, []wantErr{{line: 7, near: "*d", msg: "YAML aliases (*name) are not supported", hint: "use defaults:"}}},
+		{"alias as the test hosts", `
+services:
+  web:
+    test: *t
+`, []wantErr{
+			{line: 4, near: "*t", msg: "YAML aliases (*name) are not supported"},
+			{line: 4, near: "*t", msg: `service "web" has no test hosts`},
+		}},
 		{"merge key refused", `
 services:
   web: {test: [t1]}

@@ -33,7 +33,8 @@ type Node struct {
 	n   ast.Node
 	// at, when set, is where problems with the node are reported instead of
 	// its own position: an implicit null ("key:" with nothing after it) has
-	// no text of its own, so problems with it are reported at its key.
+	// no text of its own, so problems with it are reported at its key; a
+	// refused alias has no node, so they are reported at the alias.
 	at diag.Pos
 }
 
@@ -89,7 +90,9 @@ func (n Node) wrap(a ast.Node) Node {
 			continue
 		case *ast.AliasNode:
 			n.doc.Errs.Add(n.doc.File, posOf(v), "write the value out, or use defaults: for settings shared by hosts", "YAML aliases (*name) are not supported")
-			return Node{doc: n.doc}
+			// Absent, but still placed: a problem that follows from the
+			// missing value is reported where the alias stands.
+			return Node{doc: n.doc, at: posOf(v)}
 		}
 		return Node{doc: n.doc, n: a}
 	}
@@ -218,7 +221,7 @@ func (n Node) Map(what string) []KV {
 			continue
 		}
 		key := Node{doc: n.doc}.wrap(mv.Key)
-		if key.n == nil {
+		if key.n == nil && key.at.Line > 0 {
 			continue // an alias, reported by wrap
 		}
 		name, ok := key.scalar()
