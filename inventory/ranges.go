@@ -112,9 +112,11 @@ func expandRange(spec string) ([]string, error) {
 		if lo[0] > hi[0] {
 			return nil, fmt.Errorf("the range is inverted: %s comes after %s", lo, hi)
 		}
-		var out []string
-		for c := int(lo[0]); c <= int(hi[0]); c += step {
-			out = append(out, string(rune(c)))
+		// As below, count: c += step would wrap around for a huge step.
+		n := int(hi[0]-lo[0])/step + 1
+		out := make([]string, 0, n)
+		for k := range n {
+			out = append(out, string(rune(int(lo[0])+k*step)))
 		}
 		return out, nil
 	}
@@ -126,8 +128,10 @@ func expandRange(spec string) ([]string, error) {
 	if a > b {
 		return nil, fmt.Errorf("the range is inverted: %s is greater than %s", lo, hi)
 	}
-	if (b-a)/step+1 > maxExpansion {
-		return nil, fmt.Errorf("it holds %d hosts, more than the %d one range may hold", (b-a)/step+1, maxExpansion)
+	// (b-a)/step+1 would overflow for [0:9223372036854775807]; compare
+	// without the +1.
+	if (b-a)/step >= maxExpansion {
+		return nil, fmt.Errorf("it holds more than %d hosts, the most one range may hold", maxExpansion)
 	}
 	width := 0
 	if len(lo) > 1 && lo[0] == '0' {
