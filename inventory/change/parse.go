@@ -315,7 +315,8 @@ func isDigits(s string) bool {
 
 func (p *parser) batches(n yamlx.Node) []Batch {
 	items := n.Seq("batches", false)
-	if n.IsSeq() && len(items) == 0 {
+	if !n.Present() || n.IsSeq() && len(items) == 0 {
+		// batches: with nothing after it is as empty as batches: [].
 		n.Errorf("for example: batches: [1, 10%, 50%, 100%]", "the batch list is empty")
 		return nil
 	}
