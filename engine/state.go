@@ -190,12 +190,12 @@ func (s *State) applyHost(e HostChanged, r Record) {
 }
 
 func (s *State) applySwap(e SwapChanged, seq int64) {
-	s.Swap.Where, s.Swap.Promote, s.Swap.Demote = e.Where, e.Promote, e.Demote
-	s.Swap.Error = e.Error
+	s.Swap.Where, s.Swap.Error = e.Where, e.Error
 	if e.Back {
 		s.Swap.Back = e.State
 		return
 	}
+	s.Swap.Promote, s.Swap.Demote = e.Promote, e.Demote
 	if s.Swap.Seq == 0 {
 		s.Swap.Seq = seq
 	}

@@ -148,6 +148,8 @@ func outcomeError(id string, o engine.Outcome) error {
 		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s was interrupted; go on with: rollout resume %s", id, id)}
 	case engine.OutcomeFailed, engine.OutcomeAborted:
 		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s %s; see rollout show %s, then rollout resume %s or rollout rollback %s", id, o, id, id, id)}
+	case engine.OutcomeRolledBack:
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s was rolled back: every host it changed is back on the old version; see rollout show %s", id, id)}
 	case engine.OutcomeRollbackFailed:
 		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: some hosts could not be rolled back; see rollout show %s", id, id)}
 	}

@@ -40,7 +40,8 @@ type Console struct {
 	queued []string
 
 	gate    *engine.GateReached
-	paused  bool
+	paused  bool // as last asked of the engine
+	eof     bool // input ended
 	state   *engine.State
 	started map[string]time.Time
 }
@@ -80,7 +81,8 @@ func (c *Console) Run(ctx context.Context, records <-chan engine.Record, in io.R
 		case line, ok := <-lines:
 			if !ok {
 				lines = nil
-				if c.gate != nil {
+				c.eof = true
+				if c.gate != nil && len(c.queued) == 0 {
 					c.printf("input closed at an open gate: aborting\n")
 					c.answer(engine.Abort)
 				}
@@ -104,11 +106,11 @@ func (c *Console) command(line string) {
 		return
 	}
 	key := strings.ToLower(line[:1])
+	if c.gate == nil && c.Scripted && strings.Contains("ytra", key) {
+		c.queued = append(c.queued, key)
+		return
+	}
 	if c.gate == nil && (key == "y" || key == "t") {
-		if c.Scripted {
-			c.queued = append(c.queued, key)
-			return
-		}
 		c.printf("no gate is open: %q answers a gate only once it is shown\n", line)
 		return
 	}
@@ -129,6 +131,9 @@ func (c *Console) command(line string) {
 			err = c.ctl.Unpause()
 		} else {
 			err = c.ctl.Pause()
+		}
+		if err == nil {
+			c.paused = !c.paused
 		}
 	case "a":
 		err = c.ctl.Abort()
@@ -225,10 +230,8 @@ func (c *Console) print(rec engine.Record) {
 	case engine.SwapChanged:
 		c.swap(ts, e)
 	case engine.Paused:
-		c.paused = true
 		c.printf("%s paused by %s: no new host starts; hosts in flight finish (p to resume)\n", ts, e.User)
 	case engine.Unpaused:
-		c.paused = false
 		c.printf("%s resumed by %s\n", ts, e.User)
 	case engine.AbortRequested:
 		c.printf("%s ABORT by %s: cancelling hosts in flight, starting nothing more\n", ts, e.User)
@@ -323,10 +326,26 @@ func (c *Console) gateOpened(ts string, g engine.GateReached) {
 		return // the engine answers it
 	}
 	c.prompt()
-	if len(c.queued) > 0 {
+	c.nextQueued()
+}
+
+// nextQueued answers the open gate from scripted input given ahead of it.
+// A refused answer is dropped and the next one tried; with nothing left and
+// the input closed, the gate is aborted.
+func (c *Console) nextQueued() {
+	for c.gate != nil && len(c.queued) > 0 {
 		next := c.queued[0]
 		c.queued = c.queued[1:]
-		c.command(next)
+		d := map[string]engine.Decision{"y": engine.Proceed, "t": engine.Retry, "r": engine.Rollback, "a": engine.Abort}[next]
+		if offers(c.gate, d) {
+			c.answer(d)
+			return
+		}
+		c.printf("%q is not an answer here.\n", next)
+	}
+	if c.gate != nil && c.eof {
+		c.printf("input closed at an open gate: aborting\n")
+		c.answer(engine.Abort)
 	}
 }
 
