@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,4 +226,70 @@ func between(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+func TestSigtermAtAGateThenResumeWithoutID(t *testing.T) {
+	b := newLocalBed(t)
+	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", b.state)
+	cmd.Dir = b.dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	waitOutput(t, &out, "== gate 1")
+	stdin.Write([]byte("y\n"))
+	waitOutput(t, &out, "== gate 2")
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d (%v)\n%s", code, err, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted; go on with: rollout resume") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	res, errOut, code := b.run("y\ny\ny\ny\ny\n", "resume", "--plain")
+	if code != 0 {
+		t.Fatalf("resume exit %d\n%s\n%s", code, res, errOut)
+	}
+	for _, h := range localHosts {
+		if b.version(h) != "2" || b.applied(h) != 1 {
+			t.Errorf("%s: version %q, applied %d times", h, b.version(h), b.applied(h))
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitOutput polls until out holds want.
+func waitOutput(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in:\n%s", want, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
