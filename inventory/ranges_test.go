@@ -30,6 +30,7 @@ func TestExpand(t *testing.T) {
 		{"web-[1:9:2]", []string{"web-1", "web-3", "web-5", "web-7", "web-9"}},
 		{"web-[1:10:4]", []string{"web-1", "web-5", "web-9"}},
 		{"web-[00:20:10]", []string{"web-00", "web-10", "web-20"}},
+		{"w[0000000000000000000000000008:10]", []string{"w0000000000000000000000000008", "w0000000000000000000000000009", "w0000000000000000000000000010"}},
 		{"rack-[a:d]", []string{"rack-a", "rack-b", "rack-c", "rack-d"}},
 		{"rack-[A:C]", []string{"rack-A", "rack-B", "rack-C"}},
 		{"rack-[a:g:3]", []string{"rack-a", "rack-d", "rack-g"}},
