@@ -287,7 +287,7 @@ func (e *Engine) rollbackJob(phase func(string) Phase) func(context.Context, *ho
 			o.err = "rollback: " + o.err
 			return fail(o)
 		}
-		if o := e.verify(ctx, hr, e.plan.Change.Verify, lookup); !o.ok {
+		if o := e.verify(ctx, hr, e.plan.Change.RollbackVerify, lookup); !o.ok {
 			o.err = "after rollback, " + o.err
 			return fail(o)
 		}

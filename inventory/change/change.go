@@ -42,6 +42,10 @@ type Change struct {
 	Verify []Check `json:"verify"`
 	// Rollback undoes Apply on one host.
 	Rollback Step `json:"rollback"`
+	// RollbackVerify checks a host after its rollback: Verify unless the
+	// change gives rollback: {run: …, verify: …}, since a check of the new
+	// version fails on a host rolled back to the old one.
+	RollbackVerify []Check `json:"rollback_verify"`
 	// Swap moves traffic from the primary to the standby; nil when the change has none.
 	Swap     *Swap    `json:"swap,omitempty"`
 	Canary   Canary   `json:"canary"`

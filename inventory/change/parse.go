@@ -94,7 +94,12 @@ func (p *parser) change(root yamlx.Node) *Change {
 		p.missing(root, f, "verify", before, "add verify: a command that exits 0 only when the host is healthy", "the change has no verify check; without one no phase can pass")
 	}
 	before = len(*p.errs)
-	c.Rollback = p.step(f["rollback"], "rollback", HostFields)
+	var rf map[string]yamlx.Node
+	c.Rollback, rf = p.stepWith(f["rollback"], "rollback", HostFields, "verify")
+	c.RollbackVerify = c.Verify
+	if v, ok := rf["verify"]; ok {
+		c.RollbackVerify = p.checks(v, "rollback verify", HostFields)
+	}
 	if c.Rollback.Run == nil {
 		p.missing(root, f, "rollback", before, "add rollback: the command that undoes apply", "the change has no rollback command")
 	}
@@ -123,23 +128,31 @@ func (p *parser) missing(root yamlx.Node, f map[string]yamlx.Node, key string, b
 
 // step reads "cmd" or {run, pty, timeout}.
 func (p *parser) step(n yamlx.Node, what string, fields []string) Step {
+	s, _ := p.stepWith(n, what, fields)
+	return s
+}
+
+// stepWith is step for a command whose long form takes more keys; it returns
+// the long form's fields (nil for the short form).
+func (p *parser) stepWith(n yamlx.Node, what string, fields []string, extra ...string) (Step, map[string]yamlx.Node) {
 	if !n.Present() {
-		return Step{}
+		return Step{}, nil
 	}
 	s := Step{Pos: n.Pos()}
 	run := n
+	var f map[string]yamlx.Node
 	if n.IsMap() {
-		f := n.Fields(what, "run", "pty", "timeout")
+		f = n.Fields(what, append([]string{"run", "pty", "timeout"}, extra...)...)
 		run = f["run"]
 		s.PTY = f["pty"].Bool("pty")
 		s.Timeout = p.duration(f["timeout"], what+" timeout")
 		if !run.Present() {
 			n.Errorf("add run: the command to run", "%s has no run command", what)
-			return Step{}
+			return Step{}, f
 		}
 	}
 	s.Run = p.template(run, what, fields)
-	return s
+	return s, f
 }
 
 func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Template {

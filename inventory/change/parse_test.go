@@ -663,3 +663,24 @@ func TestTemplateJSON(t *testing.T) {
 		t.Errorf("apply as JSON: %s", data)
 	}
 }
+
+func TestRollbackVerify(t *testing.T) {
+	base := "name: x\napply: a\nverify: check-new\n"
+	c, err := Parse("change.yaml", []byte(base+"rollback: undo\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.RollbackVerify) != 1 || c.RollbackVerify[0].Run.String() != "check-new" {
+		t.Errorf("rollback verify defaults to verify: %+v", c.RollbackVerify)
+	}
+	c, err = Parse("change.yaml", []byte(base+"rollback:\n  run: undo\n  verify: check-old\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.RollbackVerify) != 1 || c.RollbackVerify[0].Run.String() != "check-old" {
+		t.Errorf("rollback verify: %+v", c.RollbackVerify)
+	}
+	if _, err := Parse("change.yaml", []byte(base+"rollback:\n  run: undo\n  verfy: x\n"), Options{}); err == nil || !strings.Contains(err.Error(), `did you mean "verify"`) {
+		t.Errorf("typo in rollback: %v", err)
+	}
+}
