@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,8 @@ func FuzzChangeParse(f *testing.F) {
 		"name: n\napply: \"a {{.Promote}}\"\nverify: \"{{printf .Host}}\"\nrollback: \"x }} y\"\n",
 		"name: n\napply: \"a\\0b\"\nverify: []\nrollback: {pty: true}\n",
 		base + "swap: {run: \"p {{.Promote}} {{.Demote}}\", verify: \"c {{.Address}}\"}\n",
+		"name: n\napply: a\nverify: v\nrollback: {run: r, verify: [x, {run: y, retries: 2}]}\n",
+		"name: n\napply: a\nverify: v\nrollback: {run: r, verify: }\n",
 		base + "env: {1A: x, B: {value: x, from_env: Y}, C: {secret: true}, D: {from_env: \"$(x)\"}, E: *a}\n",
 		base + "timeouts: {connect: 0s, apply: -1s, verify: 5}\ncanary: {soak: 5, interval: 0s}\n",
 		"name: &a n\napply: a\nverify: v\nrollback: r\n<<: {x: 1}\n",
@@ -56,10 +59,10 @@ func FuzzChangeParse(f *testing.F) {
 			}
 			return
 		}
-		if strings.TrimSpace(c.Name) == "" || c.Apply.Run == nil || c.Rollback.Run == nil || len(c.Verify) == 0 {
+		if strings.TrimSpace(c.Name) == "" || c.Apply.Run == nil || c.Rollback.Run == nil || len(c.Verify) == 0 || len(c.RollbackVerify) == 0 {
 			t.Fatalf("incomplete change: %+v", c)
 		}
-		for _, v := range c.Verify {
+		for _, v := range slices.Concat(c.Verify, c.RollbackVerify) {
 			if v.Run == nil || v.Retries < 0 || v.Retries > 1000 || v.Pos.Line < 1 {
 				t.Fatalf("check %+v", v)
 			}

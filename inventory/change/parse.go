@@ -98,7 +98,13 @@ func (p *parser) change(root yamlx.Node) *Change {
 	c.Rollback, rf = p.stepWith(f["rollback"], "rollback", HostFields, "verify")
 	c.RollbackVerify = c.Verify
 	if v, ok := rf["verify"]; ok {
+		n := len(*p.errs)
 		c.RollbackVerify = p.checks(v, "rollback verify", HostFields)
+		if len(c.RollbackVerify) == 0 && len(*p.errs) == n {
+			// "verify:" with nothing after it: no check at all after a
+			// rollback is not what leaving the key out means.
+			v.Errorf("give a check of the old version, or leave verify out to use the change's verify", "rollback verify has no check")
+		}
 	}
 	if c.Rollback.Run == nil {
 		p.missing(root, f, "rollback", before, "add rollback: the command that undoes apply", "the change has no rollback command")

@@ -206,6 +206,12 @@ verify:
 			[]wantErr{{line: 2, near: "{", msg: "apply has no run command", hint: "add run:"}}},
 		{"check without run", "name: n\napply: a\nverify: [{retries: 3}]\nrollback: r\n",
 			[]wantErr{{line: 3, near: "{", msg: "verify has no run command"}}},
+		{"rollback verify with nothing after it", "name: n\napply: a\nverify: v\nrollback:\n  run: r\n  verify:\n",
+			[]wantErr{{line: 6, near: "verify", msg: "rollback verify has no check", hint: "leave verify out"}}},
+		{"rollback verify an empty list", "name: n\napply: a\nverify: v\nrollback: {run: r, verify: []}\n",
+			[]wantErr{{line: 4, near: "[]", msg: "rollback verify is an empty list"}}},
+		{"rollback verify with a swap placeholder", "name: n\napply: a\nverify: v\nrollback: {run: r, verify: \"c {{.Demote}}\"}\n",
+			[]wantErr{{line: 4, near: `"c`, msg: "rollback verify uses {{.Demote}}, which has no value there"}}},
 		{"swap without run", base + "swap: {verify: \"curl {{.Promote}}\"}\n",
 			[]wantErr{{line: 5, near: "{", msg: "swap has no run command", hint: "{{.Promote}} and {{.Demote}}"}}},
 
