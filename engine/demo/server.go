@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -145,7 +144,7 @@ func (s *server) session(conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request
 				// The client closed the session: the command goes too.
 				procMu.Lock()
 				if proc != nil {
-					_ = syscall.Kill(-proc.Pid, syscall.SIGKILL)
+					signalGroup(proc, "KILL")
 				}
 				procMu.Unlock()
 				if started {
@@ -181,7 +180,7 @@ func (s *server) session(conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request
 				_ = ssh.Unmarshal(r.Payload, &p)
 				procMu.Lock()
 				if proc != nil {
-					_ = syscall.Kill(-proc.Pid, signalNamed(p.Signal))
+					signalGroup(proc, p.Signal)
 				}
 				procMu.Unlock()
 				if r.WantReply {
@@ -198,18 +197,6 @@ func (s *server) session(conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request
 	}
 }
 
-func signalNamed(name string) syscall.Signal {
-	switch name {
-	case "KILL":
-		return syscall.SIGKILL
-	case "INT":
-		return syscall.SIGINT
-	case "HUP":
-		return syscall.SIGHUP
-	}
-	return syscall.SIGTERM
-}
-
 // exec runs one command in the host's sandbox and reports its exit status.
 func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started func(*os.Process)) {
 	h := s.host
@@ -218,10 +205,10 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Dir = h.Sandbox
 	cmd.Env = append(append([]string(nil), s.baseEnv...), "DEMO_HOST="+h.Name, "HOME="+h.Sandbox)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { signalGroup(cmd.Process, "KILL"); return nil }
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(ch.Stderr(), "demo: %v\n", err)
 		sendExit(ch, 127)
@@ -241,7 +228,7 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 		if code < 0 {
-			code = 128 + int(syscall.SIGKILL)
+			code = 137 // killed
 		}
 	} else if err != nil {
 		code = 127

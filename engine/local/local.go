@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
@@ -56,7 +55,7 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 	x := exec.Command("sh", "-c", engine.WithEnv(cmd))
 	x.Dir = c.t.Dir
 	x.Env = append(append(os.Environ(), c.t.Env...), "ROLLOUT_HOST="+c.host)
-	x.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(x)
 	x.Stdin = nil
 	stdout, err := x.StdoutPipe()
 	if err != nil {
@@ -86,12 +85,11 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		pgid := -x.Process.Pid
-		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		terminate(x)
 		select {
 		case <-done:
 		case <-time.After(grace):
-			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			kill(x)
 		}
 	})
 	wg.Wait() // the pipes close when every process holding them exits
@@ -103,8 +101,8 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
+		if sig, ok := signalled(ee); ok {
+			return 128 + sig, nil
 		}
 		return ee.ExitCode(), nil
 	}

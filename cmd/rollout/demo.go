@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/engine/demo"
+	"github.com/rolloutconsole/rollout/engine/local"
+	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/inventory/change"
+)
+
+func newDemoCmd() *cobra.Command {
+	var cf consoleFlags
+	var hosts int
+	var speed float64
+	var keep bool
+	faults := map[demo.Fault]*[]string{demo.FaultFail: new([]string), demo.FaultFlaky: new([]string), demo.FaultHang: new([]string), demo.FaultDrop: new([]string)}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start an embedded fleet of SSH hosts on 127.0.0.1 and roll a change out to it",
+		Long: `demo starts one in-process SSH server per virtual host, each on its own
+loopback port with its own host key, writes an inventory, a change and a
+known_hosts for them, and opens the console on that fleet through the
+ordinary SSH transport, host keys verified. Nothing outside this machine is
+touched; the fleet's files are removed on exit unless --keep.
+
+Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fo := demo.Options{Fleet: hosts, Speed: speed, Faults: map[string]demo.Fault{}}
+			for fault, names := range faults {
+				for _, n := range *names {
+					for _, name := range strings.Split(n, ",") {
+						if name = strings.TrimSpace(name); name != "" {
+							fo.Faults[name] = fault
+						}
+					}
+				}
+			}
+			fleet, err := demo.Start(fo)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("demo: %w", err)}
+			}
+			defer func() {
+				if keep {
+					fleet.Close()
+					fmt.Fprintf(cmd.ErrOrStderr(), "demo fleet kept in %s (inventory.yaml, change.yaml, hosts/*/version)\n", fleet.Dir)
+					return
+				}
+				fleet.RemoveAll()
+			}()
+			if !cmd.Flags().Changed("state-dir") {
+				cf.stateDir = filepath.Join(fleet.Dir, "state")
+			}
+			inv, err := inventory.Load(fleet.Inventory, inventory.Options{})
+			if err != nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("demo inventory: %w", err)}
+			}
+			ch, err := change.Load(fleet.Change, change.Options{})
+			if err != nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("demo change: %w", err)}
+			}
+			svc, _ := inv.Service("demo")
+			plan, err := engine.NewPlan(inv, svc, ch)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			id := engine.NewID(time.Now(), plan.Service)
+			opts2 := engineOptions(cf, id, ch.Secrets())
+			opts2.Local = &local.Transport{Dir: fleet.Dir}
+			if opts2.Transport == nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("demo: this build has no SSH transport")}
+			}
+			eng, err := engine.New(plan, opts2)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			err = drive(cmd.Context(), eng, cf, cmd.InOrStdin(), cmd.OutOrStdout())
+			fmt.Fprintln(cmd.OutOrStdout(), versionsLine(fleet))
+			return err
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().IntVar(&hosts, "hosts", 24, "number of fleet hosts (besides 2 test hosts, a standby, a primary and 2 canaries)")
+	cmd.Flags().Float64Var(&speed, "speed", 1, "time scale: 2 runs twice as fast, 0.5 half as fast")
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave the fleet's directory (inventory, change, sandboxes) to inspect")
+	cmd.Flags().StringSliceVar(faults[demo.FaultFail], "fail", nil, "hosts whose verify fails on the new version (e.g. fleet-07)")
+	cmd.Flags().StringSliceVar(faults[demo.FaultFlaky], "flaky", nil, "hosts whose verify fails twice, then recovers within retries")
+	cmd.Flags().StringSliceVar(faults[demo.FaultHang], "hang", nil, "hosts whose deploy hangs")
+	cmd.Flags().StringSliceVar(faults[demo.FaultDrop], "drop", nil, "hosts whose connection drops mid-deploy")
+	return cmd
+}
+
+// versionsLine tells where every virtual host ended up.
+func versionsLine(f *demo.Fleet) string {
+	count := map[string][]string{}
+	var order []string
+	for _, h := range f.Hosts {
+		v, err := f.Version(h.Name)
+		if err != nil {
+			v = "unknown"
+		}
+		if _, ok := count[v]; !ok {
+			order = append(order, v)
+		}
+		count[v] = append(count[v], h.Name)
+	}
+	var parts []string
+	for _, v := range order {
+		parts = append(parts, fmt.Sprintf("%d on demo-service %s (%s)", len(count[v]), v, strings.Join(inventory.Fold(count[v]), ", ")))
+	}
+	return "demo fleet: " + strings.Join(parts, "; ")
+}
