@@ -357,3 +357,59 @@ func TestRollbackRequestWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+func TestRollbackWhilePausedAndAfterAbort(t *testing.T) {
+	spec := defaultSpec()
+	spec.batches = "[100%]"
+	spec.parallel = 1
+	ft := fake.New()
+	var once sync.Once
+	var r *run
+	ready := make(chan struct{})
+	ft.OnRun = func(host, verb string) {
+		if host == "f02" && verb == "apply" {
+			once.Do(func() {
+				<-ready
+				if err := r.eng.Pause(); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	r = start(t, spec.plan(t), ft, t.TempDir(), proceedAll)
+	close(ready)
+	r.waitFor("f02 done while paused", hostIs("f02", engine.StateDone))
+	if err := r.eng.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.wait(); got != engine.OutcomeRolledBack {
+		t.Fatalf("outcome %s\n%s", got, r.dump())
+	}
+	if ft.Version("f02") != "old" || ft.Applied()["f03"] != 0 {
+		t.Errorf("f02 %q, f03 applied %d", ft.Version("f02"), ft.Applied()["f03"])
+	}
+
+	// After an abort, the journal rolls back what was changed.
+	dir := t.TempDir()
+	ft2 := fake.New()
+	ft2.Script("f01", fake.Script{Hang: true})
+	r2 := start(t, spec.plan(t), ft2, dir, proceedAll)
+	r2.waitFor("f01 applying", hostIs("f01", engine.StateApplying))
+	if err := r2.eng.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r2.wait(); got != engine.OutcomeAborted {
+		t.Fatalf("outcome %s", got)
+	}
+	e, err := engine.Resume(filepath.Join(dir, r2.eng.ID()+".journal"), spec.plan(t), engine.Options{Transport: ft2, Local: ft2, StateDir: dir, RollbackNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3 := drive(t, e, ft2, dir, proceedAll)
+	if got := r3.wait(); got != engine.OutcomeRolledBack {
+		t.Fatalf("outcome %s\n%s", got, r3.dump())
+	}
+	if ft2.Version("f01") != "old" || ft2.Version("t01") != "old" {
+		t.Errorf("after rollback f01 %q t01 %q", ft2.Version("f01"), ft2.Version("t01"))
+	}
+}
