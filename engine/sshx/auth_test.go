@@ -1,0 +1,139 @@
+package sshx
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolloutconsole/rollout/engine"
+)
+
+// A key the server does not accept fails with ErrAuth, saying which keys
+// were offered.
+func TestAuthWrongKey(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	h := s.host("web-1", kh)
+	h.IdentityFile = []string{s.wrong}
+	err := dialErr(t, newTransport(t, Options{}), h)
+	if !errors.Is(err, engine.ErrAuth) || !strings.HasPrefix(err.Error(), "auth web-1 (") {
+		t.Fatalf("err = %v, want 'auth web-1 (...' ErrAuth", err)
+	}
+	if !strings.Contains(err.Error(), "SHA256:") {
+		t.Errorf("message does not name the key offered: %v", err)
+	}
+}
+
+// No key at all: ErrAuth before anything is dialled.
+func TestAuthNoKey(t *testing.T) {
+	s := needSSHD(t)
+	h := s.host("web-1", knownHosts(t))
+	h.IdentityFile = nil // and the home has no ~/.ssh, nor is there an agent
+	err := dialErr(t, newTransport(t, Options{}), h)
+	if !errors.Is(err, engine.ErrAuth) || !strings.Contains(err.Error(), "SSH_AUTH_SOCK") {
+		t.Fatalf("err = %v, want ErrAuth mentioning the missing agent", err)
+	}
+}
+
+// A passphrase-protected key with no agent to hold it fails at once with
+// what to do, never prompting or hanging.
+func TestAuthLockedKeyWithoutAgent(t *testing.T) {
+	s := needSSHD(t)
+	h := s.host("web-1", knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1"))))
+	h.IdentityFile = []string{s.locked}
+	start := time.Now()
+	err := dialErr(t, newTransport(t, Options{}), h)
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("took %s", time.Since(start))
+	}
+	if !errors.Is(err, engine.ErrAuth) || !strings.Contains(err.Error(), "passphrase") || !strings.Contains(err.Error(), "ssh-add "+s.locked) {
+		t.Fatalf("err = %v, want ErrAuth telling to ssh-add %s", err, s.locked)
+	}
+}
+
+// startAgent runs a real ssh-agent holding the unlocked twin of the locked
+// key, and returns its socket.
+func startAgent(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("ssh-agent is not installed")
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
+	waitFor(t, "the agent's socket", 5*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	add := exec.Command("ssh-add", srv.unlocked)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	return sock
+}
+
+// The agent authenticates, whether the host names the (locked) key file it
+// holds, or names nothing and the agent's keys are offered; the agent's
+// socket comes from SSH_AUTH_SOCK.
+func TestAuthAgent(t *testing.T) {
+	s := needSSHD(t)
+	sock := startAgent(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	env := func(k string) string {
+		if k == "SSH_AUTH_SOCK" {
+			return sock
+		}
+		return ""
+	}
+	for _, files := range [][]string{{s.locked}, nil, {s.wrong, s.locked}} {
+		h := s.host("web-1", kh)
+		h.IdentityFile = files
+		c := dial(t, newTransport(t, Options{Getenv: env}), h)
+		if code, _, err := runCmd(t, c, engine.Command{Line: "true"}); err != nil || code != 0 {
+			t.Fatalf("files %v: code %d, err %v", files, code, err)
+		}
+	}
+}
+
+// With ForwardAgent the remote command sees the agent, and can use it.
+func TestAuthAgentForwarding(t *testing.T) {
+	s := needSSHD(t)
+	sock := startAgent(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	for _, forward := range []bool{false, true} {
+		h := s.host("web-1", kh)
+		h.ForwardAgent = forward
+		c := dial(t, newTransport(t, Options{AgentSocket: sock}), h)
+		code, o, err := runCmd(t, c, engine.Command{Line: `ssh-add -l >/dev/null 2>&1; echo $?`})
+		if err != nil || code != 0 {
+			t.Fatalf("code %d, err %v", code, err)
+		}
+		want := "2" // cannot reach an agent
+		if forward {
+			want = "0"
+		}
+		if got := o.lines(engine.Stdout); len(got) != 1 || got[0] != want {
+			t.Errorf("forward=%v: ssh-add -l exited %q, want %s", forward, got, want)
+		}
+	}
+}
+
+// An agent socket that is gone is no reason to fail while a key file works.
+func TestAuthDeadAgentFallsBackToFiles(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	tr := newTransport(t, Options{AgentSocket: filepath.Join(t.TempDir(), "gone.sock")})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := tr.Dial(ctx, s.host("web-1", kh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}

@@ -1,0 +1,74 @@
+package sshx
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/inventory/shell"
+)
+
+// wrapperNoPTY runs "$1" (the command, env already quoted in) with
+// /bin/sh in a process group of its own, and kills that group when the
+// transport says so on stdin or when stdin ends; "$2" is the grace period in
+// whole seconds between SIGTERM and SIGKILL when stdin ends without warning
+// (the connection died).
+//
+// Details that matter, each learnt the hard way:
+//   - an asynchronous list's stdin is /dev/null in a shell without job
+//     control, so the watcher reads a copy of stdin kept on fd 3;
+//   - setsid does not fork here (a background child is never a process group
+//     leader), so $! is the new group's id; without setsid (not Linux) only
+//     the command's own process is signalled;
+//   - the wrapper waits with the wait builtin, which a trapped signal
+//     interrupts, and waits again until the command is really gone;
+//   - once the command is started the wrapper ignores SIGPIPE and sends its
+//     own output to /dev/null: dash reports a job killed by a signal on
+//     stderr, and when the connection is gone that write would kill the
+//     wrapper before it could stop the watcher.
+//
+// It is one line, so that it survives a login shell of any kind on its way
+// to /bin/sh.
+const wrapperNoPTY = `exec 3<&0 </dev/null; ` +
+	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$1" 3<&- & else /bin/sh -c "$1" 3<&- & fi; ` +
+	`p=$!; trap '' PIPE; ` +
+	`k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; ` +
+	`trap 'k TERM' TERM HUP INT; ` +
+	`( trap - TERM HUP INT; while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$2"; k KILL ) >/dev/null 2>&1 & ` +
+	`w=$!; exec 3<&- >/dev/null 2>&1; ` +
+	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; ` +
+	`kill "$w" 2>/dev/null; exit "$s"`
+
+// wrapperPTY runs "$1" on the session's terminal, in the wrapper's own
+// process group (the terminal's foreground group), and passes SIGTERM,
+// SIGHUP and SIGINT on to the whole group. The command keeps the terminal as
+// its stdin (fd 3 carries it past the /dev/null an asynchronous list gets).
+const wrapperPTY = `exec 3<&0; ` +
+	`trap 'trap - TERM HUP INT; kill -s TERM 0 2>/dev/null' TERM HUP INT; ` +
+	`/bin/sh -c "$1" <&3 3<&- & ` +
+	`p=$!; exec 3<&-; ` +
+	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; exit "$s"`
+
+// What the transport writes to a command's stdin to steer a cancel: lines
+// for the no-PTY wrapper's watcher, and for a PTY the terminal's interrupt
+// character (^C), which makes the kernel send SIGINT to the foreground
+// process group.
+const (
+	stdinTerm    = "TERM\n"
+	stdinKill    = "KILL\n"
+	ptyInterrupt = "\x03"
+)
+
+// remoteCommand is the exec request for cmd: its environment and line
+// quoted into the wrapper that makes it killable.
+func remoteCommand(cmd engine.Command, grace time.Duration) string {
+	line := engine.WithEnv(cmd)
+	if cmd.PTY {
+		return "exec /bin/sh -c " + shell.Quote(wrapperPTY) + " rollout " + shell.Quote(line)
+	}
+	secs := int((grace + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return "exec /bin/sh -c " + shell.Quote(wrapperNoPTY) + " rollout " + shell.Quote(line) + " " + strconv.Itoa(secs)
+}
