@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/rolloutconsole/rollout/engine"
 	"github.com/rolloutconsole/rollout/engine/demo"
 	"github.com/rolloutconsole/rollout/engine/local"
+	"github.com/rolloutconsole/rollout/engine/sshx"
 	"github.com/rolloutconsole/rollout/inventory"
 	"github.com/rolloutconsole/rollout/inventory/change"
 )
@@ -72,11 +74,16 @@ Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)`
 				return &exitError{code: exitFailed, err: err}
 			}
 			id := engine.NewID(time.Now(), plan.Service)
-			opts2 := engineOptions(cf, id, ch.Secrets())
+			opts2 := engineOptions(cf, id, inv, ch.Secrets())
 			opts2.Local = &local.Transport{Dir: fleet.Dir}
-			if opts2.Transport == nil {
-				return &exitError{code: exitFailed, err: fmt.Errorf("demo: this build has no SSH transport")}
-			}
+			// The demo's hosts take only the key made for this run: offering the
+			// user's agent keys first would only spend their auth attempts.
+			opts2.Transport = sshx.New(sshx.Options{Getenv: func(k string) string {
+				if k == "SSH_AUTH_SOCK" {
+					return ""
+				}
+				return os.Getenv(k)
+			}})
 			eng, err := engine.New(plan, opts2)
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}

@@ -13,20 +13,24 @@ import (
 
 	"github.com/rolloutconsole/rollout/engine"
 	"github.com/rolloutconsole/rollout/engine/local"
+	"github.com/rolloutconsole/rollout/engine/sshx"
+	"github.com/rolloutconsole/rollout/inventory"
 	"github.com/rolloutconsole/rollout/tui/plain"
 )
 
 // consoleFlags are the flags of every command that drives a rollout.
 type consoleFlags struct {
-	stateDir string
-	plain    bool
-	yes      bool
+	stateDir      string
+	plain         bool
+	yes           bool
+	acceptNewKeys bool
 }
 
 func (f *consoleFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where journals and locks live")
 	cmd.Flags().BoolVar(&f.plain, "plain", false, "print one line per event and read answers from stdin, even on a terminal")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "confirm every gate that passed (a failed gate still waits for an answer)")
+	cmd.Flags().BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "record the key of a host known_hosts does not know yet (like OpenSSH's StrictHostKeyChecking=accept-new); a changed key is always refused")
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,7 +59,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer lock.Release()
-			eng, err := engine.New(p, engineOptions(cf, id, l.ch.Secrets()))
+			eng, err := engine.New(p, engineOptions(cf, id, l.inv, l.ch.Secrets()))
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -100,20 +104,16 @@ func currentUser() string {
 	return "unknown"
 }
 
-func engineOptions(cf consoleFlags, id string, secrets []string) engine.Options {
+func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, secrets []string) engine.Options {
 	return engine.Options{
 		Local:       &local.Transport{},
-		Transport:   sshTransport(),
+		Transport:   sshx.New(sshx.Options{AcceptNewHostKeys: cf.acceptNewKeys, ResolveJump: func(name string) *inventory.Host { return inv.Hosts[name] }}),
 		StateDir:    cf.stateDir,
 		ID:          id,
 		AutoConfirm: cf.yes,
 		Secrets:     secrets,
 	}
 }
-
-// sshTransport is the transport for hosts reached over SSH; nil until the
-// SSH transport is wired in.
-func sshTransport() engine.Transport { return nil }
 
 // drive runs the engine under a console and turns its outcome into an exit code.
 func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Reader, stdout io.Writer) error {
@@ -193,7 +193,7 @@ func newResumeCmd(rollback bool) *cobra.Command {
 				return err
 			}
 			defer lock.Release()
-			opts := engineOptions(cf, h.ID, l.ch.Secrets())
+			opts := engineOptions(cf, h.ID, l.inv, l.ch.Secrets())
 			opts.RollbackNow = rollback
 			eng, err := engine.Resume(je.path, plans[0], opts)
 			if err != nil {

@@ -209,12 +209,25 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
 	cmd.Cancel = func() error { signalGroup(cmd.Process, "KILL"); return nil }
+	// The session's stdin reaches the command, as with sshd: the SSH
+	// transport steers cancels through it. It is copied by hand, not through
+	// cmd.Stdin, so Wait does not wait for the client to close its side.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		fmt.Fprintf(ch.Stderr(), "demo: %v\n", err)
+		sendExit(ch, 127)
+		return
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(ch.Stderr(), "demo: %v\n", err)
 		sendExit(ch, 127)
 		return
 	}
 	started(cmd.Process)
+	go func() {
+		_, _ = io.Copy(stdin, ch)
+		stdin.Close()
+	}()
 	if h.Fault == FaultDrop && strings.Contains(command, "service deploy") {
 		s.dropOnce.Do(func() {
 			// Let the deploy get going, then lose the connection, as a
@@ -222,7 +235,7 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 			time.AfterFunc(h.scale(400*time.Millisecond), func() { conn.Close() })
 		})
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
