@@ -15,7 +15,9 @@ import (
 )
 
 // defaultIdentities are tried, as by OpenSSH, when a host names none.
-var defaultIdentities = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
+func defaultIdentities() []string {
+	return []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
+}
 
 // identity is one identity file, parsed once per transport.
 type identity struct {
@@ -120,7 +122,7 @@ func (t *Transport) credentials(ctx context.Context, files []string) (*credentia
 	}
 	explicit := len(files) > 0
 	if !explicit {
-		files = defaultIdentities
+		files = defaultIdentities()
 	}
 	inAgent := func(pub ssh.PublicKey) ssh.Signer {
 		if pub == nil {

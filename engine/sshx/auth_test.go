@@ -56,9 +56,9 @@ func TestAuthLockedKeyWithoutAgent(t *testing.T) {
 	}
 }
 
-// startAgent runs a real ssh-agent holding the unlocked twin of the locked
-// key, and returns its socket.
-func startAgent(t *testing.T) string {
+// startAgent runs a real ssh-agent holding keys (ssh-add adds a key's
+// certificate with it), and returns its socket.
+func startAgent(t *testing.T, keys ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("ssh-agent"); err != nil {
 		t.Skip("ssh-agent is not installed")
@@ -69,8 +69,15 @@ func startAgent(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
-	waitFor(t, "the agent's socket", 5*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
-	add := exec.Command("ssh-add", srv.unlocked)
+	// The socket file appears at bind, a moment before the agent listens.
+	waitFor(t, "the agent to listen", 5*time.Second, func() bool {
+		list := exec.Command("ssh-add", "-l")
+		list.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+		err := list.Run()
+		var exit *exec.ExitError
+		return err == nil || errors.As(err, &exit) && exit.ExitCode() == 1 // 1: no identities yet
+	})
+	add := exec.Command("ssh-add", keys...)
 	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("ssh-add: %v %s", err, out)
@@ -83,7 +90,7 @@ func startAgent(t *testing.T) string {
 // socket comes from SSH_AUTH_SOCK.
 func TestAuthAgent(t *testing.T) {
 	s := needSSHD(t)
-	sock := startAgent(t)
+	sock := startAgent(t, s.unlocked)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	env := func(k string) string {
 		if k == "SSH_AUTH_SOCK" {
@@ -104,7 +111,7 @@ func TestAuthAgent(t *testing.T) {
 // With ForwardAgent the remote command sees the agent, and can use it.
 func TestAuthAgentForwarding(t *testing.T) {
 	s := needSSHD(t)
-	sock := startAgent(t)
+	sock := startAgent(t, s.unlocked)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	for _, forward := range []bool{false, true} {
 		h := s.host("web-1", kh)
@@ -136,4 +143,18 @@ func TestAuthDeadAgentFallsBackToFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// A user certificate works, from the agent or from KEY-cert.pub beside an
+// identity file, for a key the server only trusts through its CA.
+func TestAuthCertificate(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	h := s.host("web-1", kh)
+	h.IdentityFile = []string{s.certified}
+	dial(t, newTransport(t, Options{}), h)
+
+	sock := startAgent(t, s.certified)
+	h.IdentityFile = nil
+	dial(t, newTransport(t, Options{AgentSocket: sock}), h)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -42,12 +43,13 @@ func newConn(t *Transport, host string, cl *client, via *sharedClient, forwardAg
 func (c *conn) Close() error {
 	var err error
 	c.once.Do(func() {
+		lost := c.cl.dead()
 		err = c.cl.Close()
 		if c.via != nil {
 			c.t.jumps.release(c.via)
 		}
-		if errors.Is(err, io.EOF) {
-			err = nil
+		if lost || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			err = nil // already gone: Run said so
 		}
 	})
 	return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/user"
 	"strconv"
 	"strings"
@@ -178,7 +179,9 @@ func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*clie
 		err = context.DeadlineExceeded
 	}
 	if err != nil {
-		return nil, t.handshakeError(ctx, e, ver, creds, fired, err)
+		// The socket's deadline may beat the watchdog to it.
+		timedOut := fired || hctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
+		return nil, t.handshakeError(ctx, hctx, e, ver, creds, timedOut, err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	cl := newClient(ssh.NewClient(sc, chans, reqs), e.name)
@@ -202,7 +205,7 @@ func (t *Transport) dialError(ctx, hctx context.Context, e endpoint, err error) 
 	return fmt.Errorf("%s: %w", where, err)
 }
 
-func (t *Transport) handshakeError(ctx context.Context, e endpoint, ver *verifier, creds *credentials, fired bool, err error) error {
+func (t *Transport) handshakeError(ctx, hctx context.Context, e endpoint, ver *verifier, creds *credentials, timedOut bool, err error) error {
 	where := fmt.Sprintf("handshake %s (%s)", e.name, e.hostport())
 	var hk *HostKeyError
 	if errors.As(err, &hk) {
@@ -217,8 +220,13 @@ func (t *Transport) handshakeError(ctx context.Context, e endpoint, ver *verifie
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("%s: %w", where, ctx.Err())
-	case fired || ctx.Err() != nil:
-		return categorize(engine.ErrUnreachable, context.DeadlineExceeded, fmt.Sprintf("%s: no answer to the SSH handshake within %s", where, t.ConnectTimeout))
+	case timedOut || ctx.Err() != nil:
+		within := "within " + t.ConnectTimeout.String()
+		cd, ok := ctx.Deadline()
+		if hd, _ := hctx.Deadline(); ok && cd.Equal(hd) {
+			within = "before the connect deadline" // the caller's, sooner than ours
+		}
+		return categorize(engine.ErrUnreachable, context.DeadlineExceeded, fmt.Sprintf("%s: no answer to the SSH handshake %s", where, within))
 	}
 	msg := err.Error()
 	if ver.verified.Load() {

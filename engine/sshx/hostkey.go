@@ -50,6 +50,7 @@ func (e *HostKeyError) Unwrap() error {
 	return engine.ErrHostKeyUnknown
 }
 
+// Error says what was refused, where, and what to do about it.
 func (e *HostKeyError) Error() string {
 	host, port, _ := net.SplitHostPort(e.Address)
 	offered := fmt.Sprintf("%s key %s", e.Key.Type(), e.Fingerprint())
@@ -235,7 +236,7 @@ func (h *hostKeys) verifier(id hostIdentity, acceptNew bool) (*verifier, error) 
 	if len(v.algos) == 0 {
 		// An unknown host: OpenSSH's preference, so that the key recorded
 		// (or shown) is the one ssh would have recorded.
-		v.algos = unknownHostKeyAlgos
+		v.algos = unknownHostKeyAlgos()
 	}
 	return v, nil
 }
@@ -243,10 +244,12 @@ func (h *hostKeys) verifier(id hostIdentity, acceptNew bool) (*verifier, error) 
 // unknownHostKeyAlgos are the host key algorithms asked of a host that
 // known_hosts does not know, in OpenSSH's order; no certificates, since no
 // authority is known for it either.
-var unknownHostKeyAlgos = []string{
-	ssh.KeyAlgoED25519,
-	ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
-	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+func unknownHostKeyAlgos() []string {
+	return []string{
+		ssh.KeyAlgoED25519,
+		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+		ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+	}
 }
 
 // addedFor returns the keys this transport recorded for id.

@@ -33,11 +33,12 @@ type sshd struct {
 	hostKeys map[string]ssh.PublicKey // by ssh-keygen type: ed25519, ecdsa, rsa
 	// Client keys: key is authorized; wrong is not; locked is authorized and
 	// passphrase-protected (passphrase "secret"), unlocked its plain twin
-	// for ssh-add.
-	key, wrong, locked, unlocked string
-	cmd                          *exec.Cmd
-	log                          *bytes.Buffer
-	logMu                        *sync.Mutex
+	// for ssh-add; certified is not authorized itself, but has a
+	// certificate (certified-cert.pub) from a CA the server trusts.
+	key, wrong, locked, unlocked, certified string
+	cmd                                     *exec.Cmd
+	log                                     *bytes.Buffer
+	logMu                                   *sync.Mutex
 }
 
 // srv is the package's server; nil when sshd is not installed.
@@ -146,6 +147,17 @@ func startSSHD() (*sshd, error) {
 	if err := run("ssh-keygen", "-q", "-p", "-P", "", "-N", "secret", "-f", s.locked); err != nil {
 		return nil, err
 	}
+	ca := filepath.Join(dir, "user_ca")
+	s.certified = filepath.Join(dir, "id_certified")
+	if err := keygen(ca, "ed25519", ""); err != nil {
+		return nil, err
+	}
+	if err := keygen(s.certified, "ed25519", ""); err != nil {
+		return nil, err
+	}
+	if err := run("ssh-keygen", "-q", "-s", ca, "-I", "sshx-test", "-n", s.user, "-V", "-5m:+1h", s.certified+".pub"); err != nil {
+		return nil, err
+	}
 	var auth []byte
 	for _, k := range []string{s.key, s.unlocked} {
 		b, err := os.ReadFile(k + ".pub")
@@ -164,6 +176,7 @@ func startSSHD() (*sshd, error) {
 		"ListenAddress 127.0.0.1",
 		"Port "+strconv.Itoa(s.port),
 		"AuthorizedKeysFile "+filepath.Join(dir, "authorized_keys"),
+		"TrustedUserCAKeys "+ca+".pub",
 		"PidFile "+filepath.Join(dir, "sshd.pid"),
 		"UsePAM no",
 		"StrictModes no",

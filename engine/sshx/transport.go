@@ -22,7 +22,8 @@ const (
 	DefaultGrace                   = 5 * time.Second
 )
 
-// Options configure a Transport. Every zero value means the default.
+// Options configure a Transport. A zero value means the default, and a nil
+// GlobalKnownHosts the system file (an empty, non-nil slice reads none).
 type Options struct {
 	// KnownHostsFallback is the known_hosts file for hosts whose inventory
 	// entry names none; ~/.ssh/known_hosts when empty.
@@ -44,8 +45,10 @@ type Options struct {
 	// Negative turns keepalives off.
 	KeepaliveInterval  time.Duration
 	KeepaliveMaxMissed int
-	// MaxConcurrentHandshakes bounds the connections being set up at once,
-	// across every host, so a large fleet does not trip sshd's MaxStartups.
+	// MaxConcurrentHandshakes bounds the connections being set up at once
+	// (TCP connect to authenticated) across every host this Transport dials,
+	// so a large fleet does not trip MaxStartups on a shared bastion or
+	// load balancer.
 	MaxConcurrentHandshakes int
 	// MaxSessionsPerConn bounds the commands running at once on one host.
 	MaxSessionsPerConn int
