@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -113,8 +114,20 @@ func (t *Transport) credentials(ctx context.Context, files []string) (*credentia
 		if err != nil {
 			cr.notes = append(cr.notes, fmt.Sprintf("ssh-agent at %s: %v", sock, err))
 		} else {
+			// A hung agent must not hang the dial: its answers, the
+			// signature during the handshake included, are due by the
+			// handshake's deadline.
+			if d, ok := ctx.Deadline(); ok {
+				_ = ac.SetDeadline(d)
+			}
 			cr.close = func() { ac.Close() }
 			agentSigners, err = agent.NewClient(ac).Signers()
+			// The agent package flattens errors: a timeout shows as the
+			// deadline having passed.
+			if dl, ok := ctx.Deadline(); err != nil && (isTimeout(err) || ok && !time.Now().Before(dl)) {
+				ac.Close()
+				return nil, fmt.Errorf("the ssh-agent at %s did not answer", sock)
+			}
 			if err != nil {
 				cr.notes = append(cr.notes, fmt.Sprintf("ssh-agent at %s: %v", sock, err))
 			}

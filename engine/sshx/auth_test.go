@@ -3,6 +3,7 @@ package sshx
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,4 +158,36 @@ func TestAuthCertificate(t *testing.T) {
 	sock := startAgent(t, s.certified)
 	h.IdentityFile = nil
 	dial(t, newTransport(t, Options{AgentSocket: sock}), h)
+}
+
+// An agent that never answers fails the dial with ErrAuth in ConnectTimeout,
+// naming the agent, rather than hanging it.
+func TestAuthHungAgent(t *testing.T) {
+	s := needSSHD(t)
+	sock := filepath.Join(t.TempDir(), "hung.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	hold := make(chan struct{})
+	defer close(hold)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-hold; c.Close() }()
+		}
+	}()
+	start := time.Now()
+	err = dialErr(t, newTransport(t, Options{AgentSocket: sock, ConnectTimeout: 300 * time.Millisecond}),
+		s.host("web-1", knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))))
+	if !errors.Is(err, engine.ErrAuth) || !strings.Contains(err.Error(), sock+" did not answer") {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %s", took)
+	}
 }

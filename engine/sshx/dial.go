@@ -129,16 +129,6 @@ func (t *Transport) identity(e endpoint) hostIdentity {
 // connect opens an authenticated SSH connection to e, directly or through
 // via, with at most ConnectTimeout for the TCP connect and the handshake.
 func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*client, error) {
-	creds, err := t.credentials(ctx, e.identities)
-	if err != nil {
-		return nil, categorize(engine.ErrAuth, err, fmt.Sprintf("auth %s: %s", e.name, err))
-	}
-	defer creds.close()
-	ver, err := t.hostKeys.verifier(t.identity(e), t.AcceptNewHostKeys)
-	if err != nil {
-		return nil, fmt.Errorf("handshake %s: %w", e.name, err)
-	}
-
 	select {
 	case t.handsh <- struct{}{}:
 	case <-ctx.Done():
@@ -148,6 +138,19 @@ func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*clie
 
 	hctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
+	// Credentials come first, so that a key nobody can unlock fails before
+	// anything is dialled, and the agent connection lives only as long as
+	// this handshake.
+	creds, err := t.credentials(hctx, e.identities)
+	if err != nil {
+		return nil, categorize(engine.ErrAuth, err, fmt.Sprintf("auth %s: %s", e.name, err))
+	}
+	defer creds.close()
+	ver, err := t.hostKeys.verifier(t.identity(e), t.AcceptNewHostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("handshake %s: %w", e.name, err)
+	}
+
 	var nc net.Conn
 	if via == nil {
 		d := net.Dialer{KeepAlive: 15 * time.Second}

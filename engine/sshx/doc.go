@@ -28,7 +28,8 @@
 // started. Closing a session without a terminal does not hang anything up
 // either: a remote "sleep 300; deploy" would run on after an abort, or after
 // the connection dropped. So every command runs under a small POSIX sh
-// wrapper (see wrapper in remote.go) that makes it killable by construction:
+// wrapper (wrapperNoPTY and wrapperPTY in remote.go) that makes it killable
+// by construction:
 //
 //   - Without a PTY the command runs in a process group of its own
 //     (setsid), and the wrapper keeps a watcher on the session's stdin, which
