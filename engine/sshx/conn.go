@@ -139,28 +139,37 @@ func (c *conn) openSessionOnce(ctx context.Context) (*ssh.Session, error) {
 }
 
 func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, out engine.OutputFunc) (int, error) {
+	// The pipes are local: they cannot block or fail on the network.
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return -1, c.setupError(ctx, "stdin", err)
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return -1, c.setupError(ctx, "stdout", err)
+	}
+	stderr, err := sess.StderrPipe()
+	if err != nil {
+		return -1, c.setupError(ctx, "stderr", err)
+	}
+
+	// From here on a cancel stops the command, or, should the peer not
+	// even answer the requests that set the session up, the connection.
+	finished := make(chan struct{})
+	defer close(finished)
+	stop := context.AfterFunc(ctx, func() { c.cancel(sess, stdin, cmd.PTY, finished) })
+	defer stop()
+
 	if c.forward {
 		if err := agent.RequestAgentForwarding(sess); err != nil {
-			return -1, c.setupError("request agent forwarding", err)
+			return -1, c.setupError(ctx, "request agent forwarding", err)
 		}
 	}
 	if cmd.PTY {
 		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
 		if err := sess.RequestPty("dumb", 50, 200, modes); err != nil {
-			return -1, c.setupError("request pty", err)
+			return -1, c.setupError(ctx, "request pty", err)
 		}
-	}
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		return -1, c.setupError("stdin", err)
-	}
-	stdout, err := sess.StdoutPipe()
-	if err != nil {
-		return -1, c.setupError("stdout", err)
-	}
-	stderr, err := sess.StderrPipe()
-	if err != nil {
-		return -1, c.setupError("stderr", err)
 	}
 
 	// out is called from two readers, and never once Run has returned.
@@ -183,13 +192,8 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 		return -1, err
 	}
 	if err := sess.Start(remoteCommand(cmd, c.t.Grace)); err != nil {
-		return -1, c.setupError("start", err)
+		return -1, c.setupError(ctx, "start", err)
 	}
-
-	finished := make(chan struct{})
-	defer close(finished)
-	stop := context.AfterFunc(ctx, func() { c.cancel(sess, stdin, cmd.PTY, finished) })
-	defer stop()
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -227,7 +231,10 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 	return -1, fmt.Errorf("%s: wait: %w", c.host, werr)
 }
 
-func (c *conn) setupError(stage string, err error) error {
+func (c *conn) setupError(ctx context.Context, stage string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if c.cl.dead() || connectionClosed(err) {
 		return c.lost()
 	}
