@@ -61,7 +61,7 @@ func TestCancelKillsRemoteProcesses(t *testing.T) {
 
 // sshdChild returns the pid of the sshd process that serves the command's
 // connection: the parent of the wrapper that is the command's parent.
-const sshdChild = `w=$(awk '/^PPid/{print $2}' /proc/$$/status); awk '/^PPid/{print $2}' /proc/$w/status`
+const sshdChild = `ppid() { while read -r k v; do [ "$k" = PPid: ] && echo "$v"; done </proc/$1/status; }; ppid "$(ppid $$)"`
 
 // Killing the server's per-connection process mid-command fails the
 // command with ErrConnectionLost at once, not a hang, and the orphaned remote

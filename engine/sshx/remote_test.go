@@ -76,7 +76,12 @@ func TestWrapperStopsProcessGroup(t *testing.T) {
 			m := marker(t)
 			x, stdin, out := startWrapped(t, strings.ReplaceAll(tc.line, "%s", m), time.Second)
 			waitFor(t, "the command to start", 5*time.Second, func() bool {
-				return exec.Command("pgrep", "-f", "^sleep "+m).Run() == nil
+				for _, p := range processes("sleep " + m) {
+					if f := strings.Fields(p); len(f) == 3 && f[1] == "sleep" {
+						return true // sleep itself, not just the shells around it
+					}
+				}
+				return false
 			})
 			tc.steer(stdin)
 			if code := exitCode(t, x); code < 128 {

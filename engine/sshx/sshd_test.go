@@ -349,20 +349,34 @@ func (o *output) lines(s engine.Stream) []string {
 	return append([]string(nil), o.stderr...)
 }
 
+// processes returns the command lines (arguments joined by spaces) of the
+// running processes that contain substr, read from /proc: pgrep -f without
+// needing procps.
+func processes(substr string) []string {
+	self := strconv.Itoa(os.Getpid())
+	dirs, _ := os.ReadDir("/proc")
+	var out []string
+	for _, d := range dirs {
+		if d.Name() == self || strings.Trim(d.Name(), "0123456789") != "" {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil || len(b) == 0 { // gone, or a zombie
+			continue
+		}
+		if line := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")); strings.Contains(line, substr) {
+			out = append(out, d.Name()+" "+line)
+		}
+	}
+	return out
+}
+
 // waitGone polls until no process's command line contains marker.
 func waitGone(t *testing.T, marker string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		out, _ := exec.Command("pgrep", "-af", marker).Output()
-		var left []string
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			// pgrep matches itself through the shell of nothing here, but
-			// guard against a test's own pgrep being listed.
-			if l != "" && !strings.Contains(l, "pgrep") {
-				left = append(left, l)
-			}
-		}
+		left := processes(marker)
 		if len(left) == 0 {
 			return
 		}
