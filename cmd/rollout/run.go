@@ -15,6 +15,7 @@ import (
 	"github.com/rolloutconsole/rollout/engine/local"
 	"github.com/rolloutconsole/rollout/engine/sshx"
 	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/tui"
 	"github.com/rolloutconsole/rollout/tui/plain"
 )
 
@@ -115,18 +116,36 @@ func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, secrets
 	}
 }
 
-// drive runs the engine under a console and turns its outcome into an exit code.
+// drive runs the engine under a console and turns its outcome into an exit
+// code: the full-screen console when stdin and stdout are terminals, the
+// line printer otherwise or with --plain.
 func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Reader, stdout io.Writer) error {
 	records := eng.Subscribe()
 	type result struct {
 		outcome engine.Outcome
 		err     error
 	}
+	// Detach cancels only the engine's context: it stops cleanly and leaves
+	// the journal resumable.
+	engCtx, detach := context.WithCancel(ctx)
+	defer detach()
 	done := make(chan result, 1)
 	go func() {
-		o, err := eng.Run(ctx)
+		o, err := eng.Run(engCtx)
 		done <- result{o, err}
 	}()
+	if !cf.plain && isTTY(stdin) && isTTY(stdout) {
+		st, err := runConsole(ctx, eng, records, detach, stdin, stdout)
+		res := <-done
+		tui.WriteSummary(stdout, st, eng.ID(), eng.JournalPath())
+		if err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w; the rollout was stopped and can be resumed: rollout resume %s", eng.ID(), err, eng.ID())}
+		}
+		if res.err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w", eng.ID(), res.err)}
+		}
+		return outcomeError(eng.ID(), res.outcome)
+	}
 	fmt.Fprintf(stdout, "journal: %s\n", eng.JournalPath())
 	con := plain.New(stdout, eng, cf.yes)
 	con.Scripted = !isTerminal(stdin)

@@ -1,0 +1,112 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// keyContext is what has the keys: a pane, the filter, or a panel.
+type keyContext int
+
+const (
+	ctxTable keyContext = iota
+	ctxOutput
+	ctxFilter
+	ctxGate
+	ctxConfirm
+	ctxQuit
+	ctxSummary
+)
+
+// keyMap is every key the console knows. The model holds one and switches
+// bindings on and off with the state (refreshKeys), so the footer lists
+// only keys that do something now, and a disabled key cannot match.
+type keyMap struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Open     key.Binding // enter: the selected host's output
+	Back     key.Binding // esc: out of the output pane, a panel, the filter
+	Filter   key.Binding
+	Focus    key.Binding // tab: table ⇄ output
+	Proceed  key.Binding // y/enter at a gate
+	ShowGate key.Binding // y with the gate panel put away
+	Retry    key.Binding
+	Pause    key.Binding
+	Abort    key.Binding
+	Rollback key.Binding
+	Confirm  key.Binding // y in a confirmation panel
+	Cancel   key.Binding // esc/n in a panel
+	Detach   key.Binding
+	Summary  key.Binding
+	Help     key.Binding
+	Quit     key.Binding
+	Leave    key.Binding // q/enter once the rollout is over
+
+	ctx keyContext
+}
+
+func newKeyMap() keyMap {
+	b := func(keys []string, k, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	}
+	return keyMap{
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+f", " "}, "pgdn", "page down"),
+		Top:      b([]string{"g", "home"}, "g", "top"),
+		Bottom:   b([]string{"G", "end"}, "G", "bottom"),
+		Open:     b([]string{"enter"}, "enter", "output"),
+		Back:     b([]string{"esc"}, "esc", "back"),
+		Filter:   b([]string{"/"}, "/", "filter"),
+		Focus:    b([]string{"tab"}, "tab", "switch pane"),
+		Proceed:  b([]string{"y", "enter"}, "y", "proceed"),
+		ShowGate: b([]string{"y"}, "y", "show gate"),
+		Retry:    b([]string{"t"}, "t", "retry failed"),
+		Pause:    b([]string{"p"}, "p", "pause"),
+		Abort:    b([]string{"a"}, "a", "abort…"),
+		Rollback: b([]string{"R"}, "R", "roll back…"),
+		Confirm:  b([]string{"y"}, "y", "confirm"),
+		Cancel:   b([]string{"esc", "n"}, "esc", "cancel"),
+		Detach:   b([]string{"d"}, "d", "detach"),
+		Summary:  b([]string{"s"}, "s", "summary"),
+		Help:     b([]string{"?"}, "?", "more keys"),
+		Quit:     b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Leave:    b([]string{"q", "ctrl+c", "enter"}, "q", "quit"),
+	}
+}
+
+// ShortHelp is the footer: the keys that work in the current context.
+func (k keyMap) ShortHelp() []key.Binding {
+	switch k.ctx {
+	case ctxFilter:
+		return []key.Binding{k.Open, k.Back}
+	case ctxGate:
+		return []key.Binding{k.Proceed, k.Retry, k.Rollback, k.Abort, k.Back, k.Help, k.Quit}
+	case ctxConfirm:
+		return []key.Binding{k.Confirm, k.Cancel}
+	case ctxQuit:
+		return []key.Binding{k.Detach, k.Abort, k.Cancel}
+	case ctxSummary:
+		return []key.Binding{k.Leave, k.Back, k.Help}
+	case ctxOutput:
+		return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Back, k.Bottom, k.Summary, k.Help, k.Quit}
+	}
+	return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Open, k.Filter, k.Summary, k.Help, k.Quit}
+}
+
+// FullHelp is every key, in columns: moving, the rollout, the console.
+func (k keyMap) FullHelp() [][]key.Binding {
+	switch k.ctx {
+	case ctxFilter, ctxConfirm, ctxQuit:
+		return [][]key.Binding{k.ShortHelp()}
+	}
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Proceed, k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback},
+		{k.Open, k.Focus, k.Filter, k.Back, k.Summary, k.Help, k.Quit, k.Leave},
+	}
+}

@@ -1,0 +1,299 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/rolloutconsole/rollout/engine"
+)
+
+// maxBatch bounds the records folded in one message, so a key pressed
+// during a flood waits for at most one batch.
+const maxBatch = 2000
+
+// frameInterval paces record batches to about one per frame: records that
+// arrive within it are folded together, so the console redraws for a burst
+// once, not once per record.
+const frameInterval = 16 * time.Millisecond
+
+// recordsMsg carries every record that was waiting, in journal order.
+type recordsMsg struct {
+	recs   []engine.Record
+	closed bool      // the stream ended after these
+	at     time.Time // when the batch was taken, for pacing the next
+}
+
+// listen is the one receive command. It blocks for the first record, waits
+// out the rest of the frame after the previous batch (unless that batch was
+// full: then it is behind and drains at once), and takes everything already
+// queued, up to maxBatch. The handler of its message starts the next one, so
+// there is never more than one receiver and records stay in order.
+func listen(ch <-chan engine.Record, prev time.Time) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		r, ok := <-ch
+		if !ok {
+			return recordsMsg{closed: true}
+		}
+		if wait := frameInterval - time.Since(prev); wait > 0 && !prev.IsZero() {
+			time.Sleep(wait)
+		}
+		recs := make([]engine.Record, 1, 64)
+		recs[0] = r
+		for len(recs) < maxBatch {
+			select {
+			case r, ok := <-ch:
+				if !ok {
+					return recordsMsg{recs: recs, closed: true, at: time.Now()}
+				}
+				recs = append(recs, r)
+			default:
+				return recordsMsg{recs: recs, at: time.Now()}
+			}
+		}
+		return recordsMsg{recs: recs} // full: the next batch starts at once
+	}
+}
+
+// handleRecords folds a batch and re-arms the receiver.
+func (m *Model) handleRecords(msg recordsMsg) tea.Cmd {
+	for _, r := range msg.recs {
+		m.apply(r)
+	}
+	m.table.sync()
+	var cmds []tea.Cmd
+	if msg.closed {
+		m.closed = true
+		m.confirm.close()
+		m.quit.open = false
+		if m.leave != stayOpen && m.leave != leaveWatcher {
+			m.leave = leaveNow
+			return tea.Quit
+		}
+	} else {
+		cmds = append(cmds, listen(m.opts.Records, msg.at))
+	}
+	if m.finished() {
+		m.confirm.close()
+		m.quit.open = false
+	}
+	cmds = append(cmds, m.startSpinner())
+	return tea.Batch(cmds...)
+}
+
+// apply folds one record into the state and keeps the logs, counts, rows
+// and status that hang off it.
+func (m *Model) apply(r engine.Record) {
+	st := m.c.st
+	switch e := r.Event.(type) {
+	case engine.HostOutput:
+		e.Lines = cleanLines(e.Lines)
+		r.Event = e
+		st.Apply(r)
+		m.c.logs.add(m.logKey(e.Host), e.Lines...)
+		if m.logKey(e.Host) == swapRow && len(e.Lines) > 0 {
+			m.c.swap.last = e.Lines[len(e.Lines)-1]
+		}
+	case engine.HostChanged:
+		m.applyHost(e, r)
+	case engine.CheckFailed:
+		st.Apply(r)
+		m.c.logs.add(e.Host, metaPrefix+fmt.Sprintf("verify %d, try %d of %d failed: %s", e.Check, e.Try, e.Tries, cleanLine(e.Error)))
+	case engine.SwapChanged:
+		st.Apply(r)
+		m.c.swap.changed(e, r.Time)
+		m.c.logs.add(swapRow, metaPrefix+swapLine(e))
+	case engine.RolloutStarted:
+		st.Apply(r)
+		m.c.tally.reset(st)
+		m.changed = 0
+		for _, h := range st.Hosts {
+			if h.Applied {
+				m.changed++
+			}
+		}
+		m.table.rebuild()
+	case engine.GateReached:
+		st.Apply(r)
+		m.gateOpenedAt = m.c.now()
+		m.table.followGate(e)
+	case engine.PhaseStarted:
+		st.Apply(r)
+		m.table.followStep(e)
+	default:
+		st.Apply(r)
+		m.noteEvent(r)
+	}
+}
+
+// logKey is whose log a host's output goes to: the swap's when it comes
+// from where the swap runs and that is not a host of the plan.
+func (m *Model) logKey(host string) string {
+	if m.c.st.Hosts[host] == nil && host == m.c.st.Swap.Where {
+		return swapRow
+	}
+	return host
+}
+
+// applyHost folds a host's new state, moving its count and logging it.
+func (m *Model) applyHost(e engine.HostChanged, r engine.Record) {
+	st := m.c.st
+	h := st.Hosts[e.Host]
+	var fromPh engine.Phase
+	var from engine.HostState
+	applied := false
+	if h != nil {
+		fromPh, from, applied = h.Phase, h.State, h.Applied
+	}
+	st.Apply(r)
+	h = st.Hosts[e.Host]
+	if from == "" {
+		m.c.tally.add(h.Phase, h.State, 1)
+		m.table.dirty = true // a host the plan did not list
+	} else {
+		m.c.tally.move(fromPh, from, h.Phase, h.State)
+	}
+	if h.Applied && !applied {
+		m.changed++
+	}
+	m.table.stateChanged()
+	line := string(e.State)
+	if e.Attempt > 1 {
+		line += fmt.Sprintf(" (attempt %d)", e.Attempt)
+	}
+	if e.Error != "" {
+		line += ": " + cleanLine(e.Error)
+	}
+	m.c.logs.add(e.Host, metaPrefix+line)
+}
+
+// noteEvent puts what the engine (or another engineer) did in the status line.
+func (m *Model) noteEvent(r engine.Record) {
+	switch e := r.Event.(type) {
+	case engine.GateAnswered:
+		by := e.User
+		if e.Auto {
+			by = "--yes"
+		}
+		m.status.info(fmt.Sprintf("gate %d: %s (%s)", e.Gate, e.Decision, by))
+		if e.Decision == engine.Proceed || e.Decision == engine.Retry {
+			m.table.follow = true
+		}
+	case engine.Paused:
+		m.status.info("paused by " + e.User + ": no new host starts; hosts in flight finish")
+	case engine.Unpaused:
+		m.status.info("resumed by " + e.User)
+	case engine.AbortRequested:
+		m.status.warn("abort by " + e.User + ": cancelling hosts in flight, starting nothing more")
+	case engine.RollbackStarted:
+		m.status.warn(fmt.Sprintf("rollback by %s: %s, newest first", e.User, plural(len(e.Hosts), "host")))
+		m.table.follow = true
+	case engine.Note:
+		m.status.info("note: " + cleanLine(e.Msg))
+	case engine.RolloutFinished:
+		m.status.info("rollout " + string(e.Outcome))
+	}
+}
+
+// resultMsg is how an engine command ended.
+type resultMsg struct {
+	what string // "proceed at gate 3", "pause", …
+	gate int    // the gate a decision named, 0 otherwise
+	err  error
+}
+
+// control runs one engine command off the update loop.
+func control(what string, gate int, fn func() error) tea.Cmd {
+	return func() tea.Msg { return resultMsg{what: what, gate: gate, err: fn()} }
+}
+
+// handleResult reports a command's failure; success shows in the records.
+func (m *Model) handleResult(msg resultMsg) {
+	if msg.err == nil {
+		return
+	}
+	if msg.gate != 0 && m.answered == msg.gate {
+		m.answered = 0 // the answer did not land: let the engineer try again
+	}
+	m.status.fail(msg.what + ": " + explain(msg.err))
+}
+
+// explain turns an engine error into words for the status line.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, engine.ErrStaleGate):
+		return "stale gate: that gate is closed"
+	case errors.Is(err, engine.ErrNotAllowed):
+		return "not allowed: " + err.Error()
+	case errors.Is(err, engine.ErrFinished):
+		return "the rollout has already finished"
+	}
+	return err.Error()
+}
+
+// clockMsg ticks the elapsed time once a second.
+type clockMsg struct{}
+
+func clockTick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return clockMsg{} })
+}
+
+func (m *Model) handleClock() tea.Cmd {
+	if m.finished() {
+		return nil
+	}
+	return clockTick()
+}
+
+// startSpinner starts the one spinner when a host is in flight and it is
+// not ticking already.
+func (m *Model) startSpinner() tea.Cmd {
+	if m.spinning || !m.animate || m.inFlight() == 0 {
+		return nil
+	}
+	m.spinning = true
+	return m.spin.Tick
+}
+
+// inFlight counts hosts with a command running, the swap included.
+func (m *Model) inFlight() int {
+	n := m.c.tally.all.inFlight()
+	if m.c.swap.state().InFlight() {
+		n++
+	}
+	return n
+}
+
+// handleSpin advances the spinner, and lets it stop once nothing runs.
+func (m *Model) handleSpin(msg spinner.TickMsg) tea.Cmd {
+	if m.inFlight() == 0 || m.finished() {
+		m.spinning = false
+		return nil
+	}
+	var cmd tea.Cmd
+	m.spin, cmd = m.spin.Update(msg)
+	m.c.spin = m.spin.View()
+	return cmd
+}
+
+// stopMsg: the context ended (a signal); the engine is stopping.
+type stopMsg struct{}
+
+func (m *Model) handleStop() tea.Cmd {
+	if m.closed || m.c.readOnly {
+		m.leave = leaveNow
+		return tea.Quit
+	}
+	m.leave = leaveSignal
+	m.status.warn("stopping: hosts in flight get " + dur(m.opts.Grace) + " to finish; the journal stays resumable")
+	return nil
+}
+
+// askQuitMsg opens the quit panel (a quit caught by the filter).
+type askQuitMsg struct{}
