@@ -95,7 +95,7 @@ func (g *gatePanel) passed(gr *engine.GateReached, w int) []string {
 // failed says what failed and that the phase cannot go on.
 func (g *gatePanel) failed(gr *engine.GateReached, w int) []string {
 	s := g.c.styles
-	out := []string{s.Fail.Render("✗ ") + fmt.Sprintf("%s failed: %d done, %d failed: more than it allows",
+	out := []string{s.Fail.Render("✗ ") + fmt.Sprintf("%s failed: %d done, %d failed, more than the phase allows",
 		stepName(g.c.st, gr.Phase, gr.Batch), gr.Passed, gr.Failed)}
 	out = append(out, g.failing(gr.Failing, 4, w)...)
 	out = append(out, "", "It cannot go forward: retry the failed hosts, roll back, or abort.")

@@ -76,6 +76,27 @@ func (s *script) recs(evs ...engine.Event) []engine.Record {
 	return out
 }
 
+// run is one host going through a phase as hostRun has it, timed as a
+// host takes: half a second to connect, two to apply, one to verify.
+func (s *script) run(ph engine.Phase, host string, final engine.HostState, errMsg string, out ...string) []engine.Record {
+	var r []engine.Record
+	for _, e := range hostRun(ph, host, final, errMsg, out...) {
+		r = append(r, s.recs(e)...)
+		switch e := e.(type) {
+		case engine.HostChanged:
+			switch e.State {
+			case engine.StateConnecting:
+				s.now = s.now.Add(500 * time.Millisecond)
+			case engine.StateApplying:
+				s.now = s.now.Add(2 * time.Second)
+			case engine.StateVerifying:
+				s.now = s.now.Add(time.Second)
+			}
+		}
+	}
+	return r
+}
+
 // layout is the local example's plan (cmd/rollout/testdata/local), with a
 // fleet of n hosts in batches of 1, then the rest.
 func layout(fleet int) []engine.PhaseLayout {
@@ -123,43 +144,75 @@ func toCanaryGate(s *script, fleet int) []engine.Record {
 	var r []engine.Record
 	r = append(r, s.recs(started(fleet),
 		engine.GateReached{Gate: 1, Kind: engine.GateStart, Phase: engine.PhaseTest, Batch: 1, Next: []string{"web-test-1"},
-			Options: []engine.Decision{engine.Proceed, engine.Abort}},
-		engine.GateAnswered{Gate: 1, Decision: engine.Proceed, User: "oncall"},
+			Options: []engine.Decision{engine.Proceed, engine.Abort}})...)
+	s.at(3 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 1, Decision: engine.Proceed, User: "oncall"},
 		engine.PhaseStarted{Phase: engine.PhaseTest, Batch: 1, Batches: 1, Hosts: []string{"web-test-1"}})...)
-	s.at(2 * time.Second)
-	r = append(r, s.recs(hostRun(engine.PhaseTest, "web-test-1", engine.StateDone, "", "applied on web-test-1")...)...)
-	s.at(12 * time.Second)
+	r = append(r, s.run(engine.PhaseTest, "web-test-1", engine.StateDone, "", "applied on web-test-1")...)
+	s.at(7 * time.Second)
 	r = append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseTest, Batch: 1, Passed: 1, OK: true},
-		gateAfter(2, engine.GatePhase, engine.PhaseStandby, 1, []string{"web-b"}, []engine.HostSummary{{Host: "web-test-1", State: engine.StateDone, Duration: 10 * time.Second}}),
-		engine.GateAnswered{Gate: 2, Decision: engine.Proceed, User: "oncall"},
+		gateAfter(2, engine.GatePhase, engine.PhaseStandby, 1, []string{"web-b"}, []engine.HostSummary{{Host: "web-test-1", State: engine.StateDone, Duration: 3500 * time.Millisecond}}))...)
+	s.at(9 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 2, Decision: engine.Proceed, User: "oncall"},
 		engine.PhaseStarted{Phase: engine.PhaseStandby, Batch: 1, Batches: 1, Hosts: []string{"web-b"}})...)
-	s.at(20 * time.Second)
-	r = append(r, s.recs(hostRun(engine.PhaseStandby, "web-b", engine.StateDone, "", "applied on web-b")...)...)
+	r = append(r, s.run(engine.PhaseStandby, "web-b", engine.StateDone, "", "applied on web-b")...)
+	s.at(13 * time.Second)
 	r = append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseStandby, Batch: 1, Passed: 1, OK: true},
-		gateAfter(3, engine.GatePhase, engine.PhaseSwap, 1, []string{"web-a"}, []engine.HostSummary{{Host: "web-b", State: engine.StateDone, Duration: 8 * time.Second}}),
-		engine.GateAnswered{Gate: 3, Decision: engine.Proceed, User: "oncall"},
+		gateAfter(3, engine.GatePhase, engine.PhaseSwap, 1, []string{"web-a"}, []engine.HostSummary{{Host: "web-b", State: engine.StateDone, Duration: 3500 * time.Millisecond}}))...)
+	s.at(15 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 3, Decision: engine.Proceed, User: "oncall"},
 		engine.PhaseStarted{Phase: engine.PhaseSwap, Batch: 1, Batches: 1, Hosts: []string{"web-a"}},
-		engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateApplying},
-		engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateVerifying},
-		engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateDone})...)
-	s.at(30 * time.Second)
-	r = append(r, s.recs(hostRun(engine.PhaseSwap, "web-a", engine.StateDone, "", "applied on web-a")...)...)
+		engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateApplying})...)
+	s.at(15500 * time.Millisecond)
+	r = append(r, s.recs(engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateVerifying})...)
+	s.at(16 * time.Second)
+	r = append(r, s.recs(engine.SwapChanged{Where: "local", Promote: "web-b", Demote: "web-a", State: engine.StateDone})...)
+	r = append(r, s.run(engine.PhaseSwap, "web-a", engine.StateDone, "", "applied on web-a")...)
+	s.at(20 * time.Second)
 	r = append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseSwap, Batch: 1, Passed: 1, OK: true},
-		gateAfter(4, engine.GatePhase, engine.PhaseCanary, 1, []string{"web-c1"}, []engine.HostSummary{{Host: "web-a", State: engine.StateDone, Duration: 9 * time.Second}}))...)
+		gateAfter(4, engine.GatePhase, engine.PhaseCanary, 1, []string{"web-c1"}, []engine.HostSummary{{Host: "web-a", State: engine.StateDone, Duration: 3500 * time.Millisecond}}))...)
 	return r
 }
 
 // failedCanary goes on from gate 4: the canary fails and gate 5 is the
 // failed gate.
 func failedCanary(s *script) []engine.Record {
+	s.at(25 * time.Second)
 	r := s.recs(engine.GateAnswered{Gate: 4, Decision: engine.Proceed, User: "oncall"},
 		engine.PhaseStarted{Phase: engine.PhaseCanary, Batch: 1, Batches: 1, Hosts: []string{"web-c1"}})
-	s.at(41 * time.Second)
-	r = append(r, s.recs(hostRun(engine.PhaseCanary, "web-c1", engine.StateFailed, "verify: exit status 1", "applied on web-c1", "healthz: 503 Service Unavailable")...)...)
-	fail := engine.HostSummary{Host: "web-c1", State: engine.StateFailed, Duration: 11 * time.Second, Error: "verify: exit status 1"}
+	r = append(r, s.run(engine.PhaseCanary, "web-c1", engine.StateFailed, "verify: exit status 1", "applied on web-c1", "healthz: 503 Service Unavailable")...)
+	s.at(29 * time.Second)
+	fail := engine.HostSummary{Host: "web-c1", State: engine.StateFailed, Duration: 3500 * time.Millisecond, Error: "verify: exit status 1"}
 	return append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseCanary, Batch: 1, Failed: 1},
 		engine.GateReached{Gate: 5, Kind: engine.GateFailed, Phase: engine.PhaseCanary, Batch: 1, Next: []string{"web-c1"},
 			Options: []engine.Decision{engine.Retry, engine.Rollback, engine.Abort}, Failed: 1, Failing: []engine.HostSummary{fail}, Slowest: []engine.HostSummary{fail}})...)
+}
+
+// runningFleetRecords goes on from gate 4 to fleet batch 2 running:
+// web-02 applying, web-03 connecting, web-04 waiting.
+func runningFleetRecords(s *script) []engine.Record {
+	r := toCanaryGate(s, 4)
+	s.at(25 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 4, Decision: engine.Proceed, User: "oncall"},
+		engine.PhaseStarted{Phase: engine.PhaseCanary, Batch: 1, Batches: 1, Hosts: []string{"web-c1"}})...)
+	r = append(r, s.run(engine.PhaseCanary, "web-c1", engine.StateDone, "", "applied on web-c1")...)
+	s.at(29 * time.Second)
+	r = append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseCanary, Batch: 1, Passed: 1, OK: true},
+		gateAfter(5, engine.GatePhase, engine.PhaseFleet, 1, []string{"web-01"}, []engine.HostSummary{{Host: "web-c1", State: engine.StateDone, Duration: 3500 * time.Millisecond}}))...)
+	s.at(31 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 5, Decision: engine.Proceed, User: "oncall"},
+		engine.PhaseStarted{Phase: engine.PhaseFleet, Batch: 1, Batches: 2, Hosts: []string{"web-01"}})...)
+	r = append(r, s.run(engine.PhaseFleet, "web-01", engine.StateDone, "", "applied on web-01")...)
+	s.at(35 * time.Second)
+	r = append(r, s.recs(engine.PhaseFinished{Phase: engine.PhaseFleet, Batch: 1, Passed: 1, OK: true},
+		gateAfter(6, engine.GateBatch, engine.PhaseFleet, 2, []string{"web-02", "web-03", "web-04"}, []engine.HostSummary{{Host: "web-01", State: engine.StateDone, Duration: 3500 * time.Millisecond}}))...)
+	s.at(37 * time.Second)
+	r = append(r, s.recs(engine.GateAnswered{Gate: 6, Decision: engine.Proceed, User: "oncall"},
+		engine.PhaseStarted{Phase: engine.PhaseFleet, Batch: 2, Batches: 2, Hosts: []string{"web-02", "web-03", "web-04"}},
+		engine.HostChanged{Host: "web-02", Phase: engine.PhaseFleet, State: engine.StateConnecting, Attempt: 1})...)
+	s.at(37500 * time.Millisecond)
+	return append(r, s.recs(engine.HostChanged{Host: "web-02", Phase: engine.PhaseFleet, State: engine.StateApplying, Attempt: 1},
+		engine.HostChanged{Host: "web-03", Phase: engine.PhaseFleet, State: engine.StateConnecting, Attempt: 1})...)
 }
 
 // newTestModel is a console over no stream, with a fixed clock, no arm

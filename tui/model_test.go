@@ -28,22 +28,7 @@ func runningFleet(t *testing.T) (*Model, *fakeCtl) {
 	t.Helper()
 	ctl := &fakeCtl{}
 	m := newTestModel(ctl, 100, 30)
-	s := newScript()
-	feed(m, toCanaryGate(s, 4))
-	feed(m, s.recs(engine.GateAnswered{Gate: 4, Decision: engine.Proceed},
-		engine.PhaseStarted{Phase: engine.PhaseCanary, Batch: 1, Batches: 1, Hosts: []string{"web-c1"}}))
-	feed(m, s.recs(hostRun(engine.PhaseCanary, "web-c1", engine.StateDone, "", "applied on web-c1")...))
-	feed(m, s.recs(engine.PhaseFinished{Phase: engine.PhaseCanary, Batch: 1, Passed: 1, OK: true},
-		gateAfter(5, engine.GatePhase, engine.PhaseFleet, 1, []string{"web-01"}, nil),
-		engine.GateAnswered{Gate: 5, Decision: engine.Proceed},
-		engine.PhaseStarted{Phase: engine.PhaseFleet, Batch: 1, Batches: 2, Hosts: []string{"web-01"}}))
-	feed(m, s.recs(hostRun(engine.PhaseFleet, "web-01", engine.StateDone, "", "applied on web-01")...))
-	feed(m, s.recs(engine.PhaseFinished{Phase: engine.PhaseFleet, Batch: 1, Passed: 1, OK: true},
-		gateAfter(6, engine.GateBatch, engine.PhaseFleet, 2, []string{"web-02", "web-03", "web-04"}, nil),
-		engine.GateAnswered{Gate: 6, Decision: engine.Proceed},
-		engine.PhaseStarted{Phase: engine.PhaseFleet, Batch: 2, Batches: 2, Hosts: []string{"web-02", "web-03", "web-04"}},
-		engine.HostChanged{Host: "web-02", Phase: engine.PhaseFleet, State: engine.StateApplying, Attempt: 1},
-		engine.HostChanged{Host: "web-03", Phase: engine.PhaseFleet, State: engine.StateConnecting, Attempt: 1}))
+	feed(m, runningFleetRecords(newScript()))
 	if m.c.st.Gate != nil {
 		t.Fatalf("a gate is open: %+v", m.c.st.Gate)
 	}
@@ -144,7 +129,7 @@ func TestFailedGateRefusesProceedAndOffersRetry(t *testing.T) {
 		t.Fatalf("y at a failed gate sent %q", got)
 	}
 	view := m.View()
-	for _, want := range []string{"CANARY FAILED · GATE 5", "web-c1 failed after 11s: verify: exit status 1", "last output: healthz: 503",
+	for _, want := range []string{"CANARY FAILED · GATE 5", "web-c1 failed after 3.5s: verify: exit status 1", "last output: healthz: 503",
 		"t retry failed", "R roll back…", "a abort…"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("the failed gate lacks %q:\n%s", want, view)

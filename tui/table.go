@@ -260,7 +260,7 @@ func (t *hostTable) view(f focus) []string {
 	if len(t.rows) > t.visibleRows() {
 		pos = fmt.Sprintf("%d/%d ", t.cursor+1, len(t.rows))
 	}
-	out = append(out, s.TableHead.Render(head+spread("LAST OUTPUT", pos, cols.last+1)))
+	out = append(out, s.TableHead.Render(head+spread("LAST OUTPUT", pos, cols.last)))
 	vis := t.visibleRows()
 	for i := t.offset; i < len(t.rows) && i < t.offset+vis; i++ {
 		out = append(out, t.row(t.rows[i], cols, i == t.cursor, f != focusFilter))

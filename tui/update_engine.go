@@ -177,11 +177,14 @@ func (m *Model) applyHost(e engine.HostChanged, r engine.Record) {
 func (m *Model) noteEvent(r engine.Record) {
 	switch e := r.Event.(type) {
 	case engine.GateAnswered:
-		by := e.User
-		if e.Auto {
-			by = "--yes"
+		text := fmt.Sprintf("gate %d: %s", e.Gate, e.Decision)
+		switch {
+		case e.Auto:
+			text += " (--yes)"
+		case e.User != "":
+			text += " by " + e.User
 		}
-		m.status.info(fmt.Sprintf("gate %d: %s (%s)", e.Gate, e.Decision, by))
+		m.status.info(text)
 		if e.Decision == engine.Proceed || e.Decision == engine.Retry {
 			m.table.follow = true
 		}
