@@ -137,7 +137,7 @@ verify:
   interval: %[3]s
 rollback: ./service deploy %[1]s
 swap:
-  run: echo {{.Promote}} > active-primary && echo "traffic now on {{.Promote}}, {{.Demote}} is standby"
+  run: echo {{.Promote}} > active-primary && echo traffic now on {{.Promote}}, {{.Demote}} is standby
   verify: grep -q {{.Promote}} active-primary
 canary: {soak: %[4]s, interval: %[5]s}
 fleet: {batches: [1, 25%%, 100%%], parallel: 6, max_failures: 0}
