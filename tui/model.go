@@ -305,7 +305,8 @@ func (m *Model) panelLines(h int) []string {
 	case panelQuit:
 		return m.quit.view(m.detachable(), w, h)
 	case panelSummary:
-		return m.summary.view(w, h)
+		// Wider when it helps: the journal path is there to be copied.
+		return m.summary.view(min(m.width, max(w, m.summary.widest()+4)), h)
 	}
 	return nil
 }

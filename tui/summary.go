@@ -15,9 +15,11 @@ import (
 type summaryPanel struct {
 	c *common
 	// kept until another record arrives or the width changes
-	cacheSeq int64
-	cacheW   int
-	cache    []string
+	cacheSeq  int64
+	cacheW    int
+	cache     []string
+	widestSeq int64
+	widestW   int
 }
 
 func (p *summaryPanel) view(w, h int) []string {
@@ -35,6 +37,18 @@ func (p *summaryPanel) view(w, h int) []string {
 	}
 	keys := hints(s, keyHint(s, "q", "quit"), keyHint(s, "esc", "look around"))
 	return drawPanel(s, border, summaryTitle(p.c.st), p.cache, keys, w, h)
+}
+
+// widest is the width of the summary's widest line, uncut.
+func (p *summaryPanel) widest() int {
+	if p.widestSeq != p.c.st.LastSeq || p.widestW == 0 {
+		p.widestW = 1
+		for _, l := range summaryLines(p.c.st, p.c.tally, p.c.id, p.c.journal, 1<<20, nil) {
+			p.widestW = max(p.widestW, width(l))
+		}
+		p.widestSeq = p.c.st.LastSeq
+	}
+	return p.widestW
 }
 
 // summaryTitle says how the rollout ended, in words.
