@@ -429,3 +429,15 @@ func TestColumnsDropInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestScrollbackBudgetShrinksWithTheFleet(t *testing.T) {
+	for _, tc := range []struct{ hosts, want int }{{100, DefaultScrollback}, {1996, DefaultScrollback}, {9996, 200}, {100000, minScrollback}} { // four hosts besides the fleet
+		m := newTestModel(&fakeCtl{}, 100, 30)
+		st := started(1)
+		st.Phases[4].Batches = [][]string{fleetNames(tc.hosts)}
+		feed(m, newScript().recs(st))
+		if m.c.logs.max != tc.want {
+			t.Errorf("%d hosts keep %d lines each, want %d", tc.hosts, m.c.logs.max, tc.want)
+		}
+	}
+}

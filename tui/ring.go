@@ -9,6 +9,15 @@ import (
 // DefaultScrollback is how many output lines the console keeps per host.
 const DefaultScrollback = 1000
 
+// scrollbackBudget bounds the lines kept for all hosts together (about
+// 200 MB of 80-column output): a 10,000-host fleet keeps 200 lines a host,
+// not 1,000, so a chatty fleet cannot exhaust the engineer's laptop. The
+// journal keeps every line.
+const scrollbackBudget = 2_000_000
+
+// minScrollback is the least kept per host, whatever the fleet's size.
+const minScrollback = 100
+
 // metaPrefix marks a line the console wrote into a host's log (a state
 // change, a failed check) rather than one the host printed. Host output can
 // never start with it: cleanLine makes every control character visible.
@@ -67,6 +76,15 @@ func newLogStore(max int) *logStore {
 		max = DefaultScrollback
 	}
 	return &logStore{max: max, hosts: map[string]*ring{}}
+}
+
+// fit lowers the lines kept per host so hosts of them stay within the
+// budget. It is called before output arrives (at the rollout's start); a
+// ring that already grew past the new bound keeps its lines.
+func (l *logStore) fit(hosts int) {
+	if hosts > 0 && l.max*hosts > scrollbackBudget {
+		l.max = max(minScrollback, scrollbackBudget/hosts)
+	}
 }
 
 // add appends lines to a host's log.

@@ -111,6 +111,7 @@ func (m *Model) apply(r engine.Record) {
 		m.c.logs.add(swapRow, metaPrefix+swapLine(e))
 	case engine.RolloutStarted:
 		st.Apply(r)
+		m.c.logs.fit(len(st.Hosts))
 		m.c.tally.reset(st)
 		m.changed = 0
 		for _, h := range st.Hosts {
