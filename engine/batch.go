@@ -88,7 +88,9 @@ func (e *Engine) runHosts(ctx context.Context, names []string, parallel, allowed
 				cancel()
 			}
 		case req := <-e.cmds:
-			if s := e.handleRunning(req); s != stopNone && res.stop == stopNone {
+			// An abort or rollback overrides a pending interrupt: a second
+			// ^C during the grace period stops the hosts in flight at once.
+			if s := e.handleRunning(req); s != stopNone && (res.stop == stopNone || res.stop == stopInterrupt) {
 				res.stop = s
 				cancel()
 			}
@@ -98,6 +100,9 @@ func (e *Engine) runHosts(ctx context.Context, names []string, parallel, allowed
 				res.stop = stopInterrupt
 			}
 			grace = time.After(e.opts.Grace)
+			if inflight > 0 {
+				e.note(fmt.Sprintf("stopping: no new host starts; %d in flight get %s to finish (abort to cancel them now)", inflight, e.opts.Grace))
+			}
 		case <-grace:
 			cancel()
 		}

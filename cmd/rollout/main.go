@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -37,9 +38,61 @@ func (e *exitError) Error() string {
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(context.Background())
+	intr := &interrupts{}
+	go func() {
+		// The first signal (^C, SIGTERM, or SIGHUP when the engineer's SSH
+		// session to the jump box drops) stops new work: hosts in flight get
+		// the grace period, and the journal stays resumable. A second ^C
+		// during the grace aborts the hosts in flight at once.
+		<-sigs
+		cancel()
+		for s := range sigs {
+			if s == os.Interrupt {
+				intr.abort()
+			}
+		}
+	}()
+	os.Exit(run(withInterrupts(ctx, intr), os.Args[1:]))
+}
+
+// interrupts holds what a second ^C does: abort the running rollout.
+type interrupts struct {
+	mu     sync.Mutex
+	onNext func()
+}
+
+// onSecond sets what a second ^C does.
+func (i *interrupts) onSecond(fn func()) {
+	i.mu.Lock()
+	i.onNext = fn
+	i.mu.Unlock()
+}
+
+func (i *interrupts) abort() {
+	i.mu.Lock()
+	fn := i.onNext
+	i.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+type interruptsKey struct{}
+
+func withInterrupts(ctx context.Context, i *interrupts) context.Context {
+	return context.WithValue(ctx, interruptsKey{}, i)
+}
+
+// interruptsFrom returns the process's interrupt handling, or a no-op one
+// (tests that call run directly).
+func interruptsFrom(ctx context.Context) *interrupts {
+	if i, ok := ctx.Value(interruptsKey{}).(*interrupts); ok {
+		return i
+	}
+	return &interrupts{}
 }
 
 // run executes the command line and returns the process exit code.
