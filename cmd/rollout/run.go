@@ -120,6 +120,7 @@ func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, secrets
 // code: the full-screen console when stdin and stdout are terminals, the
 // line printer otherwise or with --plain.
 func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Reader, stdout io.Writer) error {
+	interruptsFrom(ctx).onSecond(func() { _ = eng.Abort() })
 	records := eng.Subscribe()
 	type result struct {
 		outcome engine.Outcome
