@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
@@ -77,6 +78,15 @@ func rollbackSteps(st *engine.State) ([]rollbackStep, int) {
 	if swap {
 		steps = append(steps, rollbackStep{phase: engine.PhaseSwap, swapBack: true})
 	}
+	// A phase's hosts roll back together (in parallel): list them in plan
+	// order, so they fold into ranges.
+	at := make(map[string]int, len(st.Order))
+	for i, h := range st.Order {
+		at[h] = i
+	}
+	for _, step := range steps {
+		slices.SortFunc(step.hosts, func(a, b string) int { return at[a] - at[b] })
+	}
 	return steps, len(hosts)
 }
 
@@ -96,7 +106,7 @@ func (p *confirmPanel) view(w, h int) []string {
 
 func (p *confirmPanel) rollbackBody(w int) []string {
 	sw := p.c.st.Swap
-	out := []string{"Every host this rollout changed goes back to the old", "version, newest first, each verified after:"}
+	out := []string{"Every host this rollout changed goes back to the old version,", "newest phase first (a phase's hosts in parallel), each verified:"}
 	for i, step := range p.steps {
 		n := fmt.Sprintf("  %d. ", i+1)
 		if step.swapBack {

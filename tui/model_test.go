@@ -441,3 +441,18 @@ func TestScrollbackBudgetShrinksWithTheFleet(t *testing.T) {
 		}
 	}
 }
+
+func TestPhaseMarksAfterTheEnd(t *testing.T) {
+	m, _ := runningFleet(t)
+	feed(m, newScriptAt(m).recs(engine.AbortRequested{User: "oncall"},
+		engine.HostChanged{Host: "web-02", Phase: engine.PhaseFleet, State: engine.StateUnknown, Error: "canceled"},
+		engine.HostChanged{Host: "web-03", Phase: engine.PhaseFleet, State: engine.StateUnknown, Error: "canceled"},
+		engine.RolloutFinished{Outcome: engine.OutcomeAborted, Error: "aborted by oncall"}))
+	strip := m.strip.strip()
+	if want := "test ✓ → standby ✓ → swap ✓ → canary ✓ → fleet ✗"; !strings.Contains(strip, want) {
+		t.Fatalf("strip %q, want %q", strip, want)
+	}
+	if h := m.rolloutLabel().text; h != "✗ ABORTED" {
+		t.Fatalf("header %q", h)
+	}
+}

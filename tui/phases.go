@@ -15,14 +15,18 @@ import (
 type phaseStrip struct {
 	c     *common
 	width int
+	// the counts of the batch running, kept until the next record
+	stepSeq    int64
+	stepKey    engine.StepKey
+	stepCounts counts
 }
 
-func (p phaseStrip) view() []string {
+func (p *phaseStrip) view() []string {
 	return []string{p.strip(), p.progress()}
 }
 
 // strip is "test ✓ → standby ✓ → swap ● → canary ○ → fleet ○".
-func (p phaseStrip) strip() string {
+func (p *phaseStrip) strip() string {
 	st, s := p.c.st, p.c.styles
 	if len(st.Phases) == 0 {
 		return fit("", p.width)
@@ -42,7 +46,7 @@ func (p phaseStrip) strip() string {
 }
 
 // mark is one phase's name and symbol, and its style.
-func (p phaseStrip) mark(ph engine.PhaseLayout) (string, lipgloss.Style) {
+func (p *phaseStrip) mark(ph engine.PhaseLayout) (string, lipgloss.Style) {
 	st, s := p.c.st, p.c.styles
 	name := string(ph.Phase)
 	c := p.c.tally.of(ph.Phase)
@@ -51,6 +55,7 @@ func (p phaseStrip) mark(ph engine.PhaseLayout) (string, lipgloss.Style) {
 		passed = passed && st.Passed[engine.StepKey{Phase: ph.Phase, Batch: b + 1}]
 	}
 	back := c.of(engine.StateRolledBack) + c.of(engine.StateRollingBack) + c.of(engine.StateRollbackFailed)
+	running := st.Current.Phase == ph.Phase && st.Outcome == ""
 	switch {
 	case ph.Skipped != "":
 		return name + " (skipped)", s.PhaseTodo
@@ -60,20 +65,21 @@ func (p phaseStrip) mark(ph engine.PhaseLayout) (string, lipgloss.Style) {
 		return name + " ↺", s.Warn
 	case passed:
 		return name + " ✓", s.PhaseDone
-	case st.Current.Phase == ph.Phase:
-		if len(ph.Batches) > 1 {
-			return fmt.Sprintf("%s ● %d/%d", name, st.Current.Batch, len(ph.Batches)), s.PhaseNow
-		}
-		return name + " ●", s.PhaseNow
-	case c.failed() > 0:
+	case c.failed() > 0 && !running:
 		return name + " ✗", s.PhaseFail
+	case running && len(ph.Batches) > 1:
+		return fmt.Sprintf("%s ● %d/%d", name, st.Current.Batch, len(ph.Batches)), s.PhaseNow
+	case running:
+		return name + " ●", s.PhaseNow
+	case st.Current.Phase == ph.Phase:
+		return name + " ■ stopped", s.Warn
 	}
 	return name + " ○", s.PhaseTodo
 }
 
 // progress is the bar and counts of what is happening now: the rollback,
 // the phase running (or just run), or the whole rollout at its ends.
-func (p phaseStrip) progress() string {
+func (p *phaseStrip) progress() string {
 	st := p.c.st
 	switch {
 	case st.ID == "":
@@ -90,21 +96,40 @@ func (p phaseStrip) progress() string {
 	}
 	ph := st.Current.Phase
 	c := p.c.tally.of(ph)
-	total := c.total()
 	done := c.of(engine.StateDone) + c.of(engine.StateSkipped)
-	label := string(ph)
-	if lay := layoutOf(st, ph); lay != nil && len(lay.Batches) > 1 {
-		label = fmt.Sprintf("%s batch %d/%d", ph, st.Current.Batch, len(lay.Batches))
-	}
-	text := fmt.Sprintf("%d/%d done · %d running · %d failed", done, total, c.inFlight(), c.failed())
+	text := fmt.Sprintf("%d/%d done · %d running · %d failed", done, c.total(), c.inFlight(), c.failed())
 	if ph == engine.PhaseSwap && p.c.swap.cur != "" {
 		text = "swap " + string(p.c.swap.cur) + " · " + text
 	}
-	return p.bar(label, done, c.failed(), total, text)
+	lay := layoutOf(st, ph)
+	if lay == nil || len(lay.Batches) < 2 || st.Current.Batch < 1 || st.Current.Batch > len(lay.Batches) {
+		return p.bar(string(ph), done, c.failed(), c.total(), text)
+	}
+	// A phase in batches: the bar is the batch; the phase's total follows.
+	b := p.batchCounts(lay)
+	bdone := b.of(engine.StateDone) + b.of(engine.StateSkipped)
+	text = fmt.Sprintf("%d/%d done · %d running · %d failed · %s %d/%d", bdone, b.total(), b.inFlight(), b.failed(), ph, done, c.total())
+	return p.bar(fmt.Sprintf("%s batch %d/%d", ph, st.Current.Batch, len(lay.Batches)), bdone, b.failed(), b.total(), text)
+}
+
+// batchCounts counts the hosts of the batch running (or just run).
+func (p *phaseStrip) batchCounts(lay *engine.PhaseLayout) counts {
+	st := p.c.st
+	if p.stepSeq == st.LastSeq && p.stepKey == st.Current {
+		return p.stepCounts
+	}
+	var c counts
+	for _, h := range lay.Batches[st.Current.Batch-1] {
+		if hs := st.Hosts[h]; hs != nil {
+			c[stateIndex(hs.State)]++
+		}
+	}
+	p.stepSeq, p.stepKey, p.stepCounts = st.LastSeq, st.Current, c
+	return c
 }
 
 // overall counts every host: before the first phase and after the last.
-func (p phaseStrip) overall() string {
+func (p *phaseStrip) overall() string {
 	all := p.c.tally.all
 	total := all.total()
 	done := all.of(engine.StateDone)
@@ -123,7 +148,7 @@ func (p phaseStrip) overall() string {
 }
 
 // bar draws " label  ██████▓▓░░░░░░  text" in exactly the strip's width.
-func (p phaseStrip) bar(label string, done, failed, total int, text string) string {
+func (p *phaseStrip) bar(label string, done, failed, total int, text string) string {
 	s := p.c.styles
 	bw := min(30, max(10, p.width/5))
 	full, bad := 0, 0

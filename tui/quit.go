@@ -16,12 +16,7 @@ type quitPanel struct {
 
 func (p *quitPanel) view(detach bool, w, h int) []string {
 	s := p.c.styles
-	inflight := 0
-	for i, st := range hostStates {
-		if st.InFlight() {
-			inflight += p.c.tally.all[i]
-		}
-	}
+	inflight := p.c.tally.all.inFlight()
 	now := "The rollout is running"
 	switch {
 	case p.c.st.Gate != nil:

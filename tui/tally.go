@@ -2,11 +2,12 @@ package tui
 
 import "github.com/rolloutconsole/rollout/engine"
 
-// hostStates lists every host state, in the order counts are kept.
+// hostStates lists every host state in the order counts are kept and
+// written: outcomes first, then what is under way, what waits last.
 var hostStates = []engine.HostState{
-	engine.StatePending, engine.StateConnecting, engine.StateApplying, engine.StateVerifying,
-	engine.StateSoaking, engine.StateDone, engine.StateFailed, engine.StateSkipped, engine.StateUnknown,
-	engine.StateRollingBack, engine.StateRolledBack, engine.StateRollbackFailed,
+	engine.StateDone, engine.StateFailed, engine.StateUnknown, engine.StateRolledBack, engine.StateRollbackFailed,
+	engine.StateRollingBack, engine.StateConnecting, engine.StateApplying, engine.StateVerifying, engine.StateSoaking,
+	engine.StateSkipped, engine.StatePending,
 }
 
 // counts is a number of hosts per state, indexed like hostStates.
@@ -18,7 +19,7 @@ func stateIndex(s engine.HostState) int {
 			return i
 		}
 	}
-	return 0 // an unknown state word counts as pending
+	return len(hostStates) - 1 // an unknown state word counts as pending
 }
 
 // of returns the count of one state.

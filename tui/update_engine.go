@@ -198,6 +198,8 @@ func (m *Model) noteEvent(r engine.Record) {
 	case engine.RollbackStarted:
 		m.status.warn(fmt.Sprintf("rollback by %s: %s, newest first", e.User, plural(len(e.Hosts), "host")))
 		m.table.follow = true
+	case engine.SoakStarted:
+		m.status.info(fmt.Sprintf("canaries passed; soaking: verified every %s for %s", dur(e.Interval), dur(e.Duration)))
 	case engine.Note:
 		m.status.info("note: " + cleanLine(e.Msg))
 	case engine.RolloutFinished:
