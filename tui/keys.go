@@ -93,9 +93,11 @@ func (k keyMap) ShortHelp() []key.Binding {
 	case ctxSummary:
 		return []key.Binding{k.Leave, k.Back, k.Help}
 	case ctxOutput:
-		return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Back, k.Bottom, k.Summary, k.Help, k.Quit}
+		return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit, k.Back, k.Bottom}
 	}
-	return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Open, k.Filter, k.Summary, k.Help, k.Quit}
+	// What steers the rollout first, then help and quit, then the pane's
+	// own keys: a narrow footer cuts from the end, and ? shows them all.
+	return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit, k.Open, k.Filter, k.Back}
 }
 
 // FullHelp is every key, in columns: moving, the rollout, the console.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -277,6 +278,9 @@ func (m *Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
+	if m.width < minWidth || m.height < minHeight {
+		return m.tooSmall()
+	}
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.header.view(m.rolloutLabel()))
 	lines = append(lines, m.strip.view()...)
@@ -291,7 +295,28 @@ func (m *Model) View() string {
 	if len(lines) > m.height {
 		lines = lines[:m.height]
 	}
+	for i, l := range lines {
+		if len(l) > m.width { // a line can be wider only if it has more bytes than columns
+			lines[i] = truncate(l, m.width)
+		}
+	}
 	return strings.Join(lines, "\n")
+}
+
+// The smallest terminal the console draws in; below it, it says so.
+const minWidth, minHeight = 40, 12
+
+// tooSmall asks for a bigger terminal, and still says where the rollout is.
+func (m *Model) tooSmall() string {
+	label := m.rolloutLabel()
+	lines := []string{label.text, "terminal too small:", fmt.Sprintf("%dx%d, need %dx%d", m.width, m.height, minWidth, minHeight)}
+	out := make([]string, m.height)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = truncate(lines[i], m.width)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // panelLines renders the open panel to fit a body of h lines, or nil.

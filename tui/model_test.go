@@ -456,3 +456,41 @@ func TestPhaseMarksAfterTheEnd(t *testing.T) {
 		t.Fatalf("header %q", h)
 	}
 }
+
+// Every screen, at every size, in every panel, is exactly the terminal's
+// height and no line is wider than it: nothing wraps, nothing scrolls the
+// terminal, whatever the size after a resize.
+func TestEverySizeFits(t *testing.T) {
+	type setup func(*testing.T) *Model
+	setups := map[string]setup{
+		"gate":     func(t *testing.T) *Model { m, _ := atCanaryGate(t); return m },
+		"running":  func(t *testing.T) *Model { m, _ := runningFleet(t); return m },
+		"confirm":  func(t *testing.T) *Model { m, _ := atCanaryGate(t); press(t, m, "R"); return m },
+		"quit":     func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "q"); return m },
+		"help":     func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "?"); return m },
+		"filter":   func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "/", "w"); return m },
+		"output":   func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "enter"); return m },
+		"starting": func(t *testing.T) *Model { return newTestModel(&fakeCtl{}, 80, 24) },
+		"summary": func(t *testing.T) *Model {
+			m, _ := runningFleet(t)
+			m.Update(recordsMsg{recs: newScriptAt(m).recs(engine.RolloutFinished{Outcome: engine.OutcomeInterrupted}), closed: true})
+			return m
+		},
+	}
+	for name, make := range setups {
+		m := make(t)
+		for _, size := range [][2]int{{200, 50}, {120, 40}, {100, 30}, {80, 24}, {60, 20}, {40, 12}, {20, 6}, {10, 3}, {1, 1}} {
+			w, h := size[0], size[1]
+			m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+			lines := strings.Split(m.View(), "\n")
+			if len(lines) != h {
+				t.Errorf("%s at %dx%d: %d lines", name, w, h, len(lines))
+			}
+			for i, l := range lines {
+				if width(l) > w {
+					t.Errorf("%s at %dx%d: line %d is %d wide: %q", name, w, h, i+1, width(l), l)
+				}
+			}
+		}
+	}
+}

@@ -10,7 +10,8 @@ import (
 // box draws a panel w columns wide: a rounded border in the border style
 // with the title set in its top edge, and the lines inside.
 func box(s *Styles, border lipgloss.Style, title string, lines []string, w int) []string {
-	inner := w - 4
+	inner := max(1, w-4)
+	w = inner + 4
 	title = truncate(title, inner-2)
 	out := make([]string, 0, len(lines)+2)
 	out = append(out, border.Render("╭─ ")+s.PanelTitle.Render(title)+border.Render(" "+strings.Repeat("─", max(0, w-5-width(title)))+"╮"))

@@ -360,4 +360,6 @@ func (m *Model) wordKeys() {
 	}
 	k.Back.SetHelp("esc", back)
 	k.Open.SetHelp("enter", map[bool]string{true: "keep filter", false: "output"}[m.keys.ctx == ctxFilter])
+	k.Help.SetHelp("?", map[bool]string{true: "fewer keys", false: "more keys"}[m.help.ShowAll])
+	k.Cancel.SetHelp("esc", map[bool]string{true: "stay", false: "cancel"}[m.keys.ctx == ctxQuit])
 }
