@@ -147,6 +147,31 @@ func BenchmarkMemoryPerHost(b *testing.B) {
 	}
 }
 
+// streamOutput sends output as the engine would for hosts printing 100
+// lines a second each: every 10 ms, a tenth of the hosts flush 10 lines.
+// It closes ch when stop closes.
+func streamOutput(ch chan<- engine.Record, names []string, rec func(engine.Event) engine.Record, stop <-chan struct{}, lines *atomic.Int64) {
+	defer close(ch)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	n := len(names)
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		for _, h := range names[(k%10)*n/10 : (k%10+1)*n/10] {
+			out := make([]string, 10)
+			for i := range out {
+				out[i] = fmt.Sprintf("%s: Unpacking nginx-module-%06d (1.25.3-1) ...", h, k*10+i)
+			}
+			ch <- rec(engine.HostOutput{Host: h, Lines: out})
+			lines.Add(10)
+		}
+	}
+}
+
 // latencyWriter is a terminal that notes when a text first reaches it.
 type latencyWriter struct {
 	mu    sync.Mutex
@@ -212,26 +237,7 @@ func TestStressKeyLatency(t *testing.T) {
 	}
 	var lines atomic.Int64
 	stop := make(chan struct{})
-	go func() { // every 10 ms, a tenth of the hosts flush 10 lines each
-		defer close(ch)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for k := 0; ; k++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for _, h := range names[(k%10)*hosts/10 : (k%10+1)*hosts/10] {
-				out := make([]string, 10)
-				for i := range out {
-					out[i] = fmt.Sprintf("%s: Unpacking nginx-module-%06d (1.25.3-1) ...", h, k*10+i)
-				}
-				ch <- rec(engine.HostOutput{Host: h, Lines: out})
-				lines.Add(10)
-			}
-		}
-	}()
+	go streamOutput(ch, names, rec, stop, &lines)
 	time.Sleep(200 * time.Millisecond) // let the stream start
 	var lat []time.Duration
 	start := time.Now()

@@ -494,3 +494,33 @@ func TestEverySizeFits(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputPaneScrollsBackAndFollowsAgain(t *testing.T) {
+	m, _ := runningFleet(t)
+	var lines []string
+	for i := 1; i <= 300; i++ {
+		lines = append(lines, fmt.Sprintf("line %03d", i))
+	}
+	feed(m, newScriptAt(m).recs(engine.HostOutput{Host: "web-02", Lines: lines}))
+	press(t, m, "enter")
+	if v := m.View(); !strings.Contains(v, "following") || !strings.Contains(v, "line 299") {
+		t.Fatalf("the pane does not follow the tail:\n%s", v)
+	}
+	press(t, m, "g")
+	if v := m.View(); !strings.Contains(v, " ── connecting") || strings.Contains(v, "line 299") || !strings.Contains(v, "lines 1–") {
+		t.Fatalf("g did not go to the oldest line:\n%s", v)
+	}
+	// New output does not move a pane scrolled back.
+	feed(m, newScriptAt(m).recs(engine.HostOutput{Host: "web-02", Lines: []string{"line 301"}}))
+	if v := m.View(); !strings.Contains(v, " ── connecting") {
+		t.Fatalf("new output moved a pane scrolled back:\n%s", v)
+	}
+	m.Update(tea.MouseMsg{Y: m.bodyTop + m.table.height + 3, Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	if m.output.top != 3 {
+		t.Fatalf("the wheel over the output scrolled to %d, want 3", m.output.top)
+	}
+	press(t, m, "G")
+	if v := m.View(); !strings.Contains(v, "following") || !strings.Contains(v, "line 300") {
+		t.Fatalf("G did not follow the tail again:\n%s", v)
+	}
+}

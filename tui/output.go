@@ -3,6 +3,9 @@ package tui
 import (
 	"fmt"
 	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // outputPane shows the selected host's log: its output and, in italics,
@@ -64,6 +67,35 @@ func (p *outputPane) toTop() {
 }
 
 func (p *outputPane) toBottom() { p.follow = true }
+
+// update scrolls for a key or the mouse wheel.
+func (p *outputPane) update(msg tea.Msg, k *keyMap) {
+	page := max(1, p.bodyHeight()-1)
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			p.scroll(-1)
+		case key.Matches(msg, k.Down):
+			p.scroll(1)
+		case key.Matches(msg, k.PageUp):
+			p.scroll(-page)
+		case key.Matches(msg, k.PageDown):
+			p.scroll(page)
+		case key.Matches(msg, k.Top):
+			p.toTop()
+		case key.Matches(msg, k.Bottom):
+			p.toBottom()
+		}
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			p.scroll(-3)
+		case tea.MouseButtonWheelDown:
+			p.scroll(3)
+		}
+	}
+}
 
 // view draws the pane in exactly its height.
 func (p *outputPane) view(host string, focused bool) []string {

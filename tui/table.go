@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -172,6 +173,40 @@ func (t *hostTable) selectHost(name string) {
 			t.cursor = i
 			t.clamp()
 			return
+		}
+	}
+}
+
+// update moves the cursor for a key or the mouse (Y relative to the
+// table's first line).
+func (t *hostTable) update(msg tea.Msg, k *keyMap) {
+	page := max(1, t.visibleRows()-1)
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			t.move(-1)
+		case key.Matches(msg, k.Down):
+			t.move(1)
+		case key.Matches(msg, k.PageUp):
+			t.move(-page)
+		case key.Matches(msg, k.PageDown):
+			t.move(page)
+		case key.Matches(msg, k.Top):
+			t.moveTo(0)
+		case key.Matches(msg, k.Bottom):
+			t.moveTo(len(t.rows) - 1)
+		}
+	case tea.MouseMsg:
+		switch {
+		case msg.Button == tea.MouseButtonWheelUp:
+			t.move(-3)
+		case msg.Button == tea.MouseButtonWheelDown:
+			t.move(3)
+		case msg.Button == tea.MouseButtonLeft && msg.Action == tea.MouseActionPress:
+			if row := msg.Y - (t.height - t.visibleRows()); row >= 0 && row < t.visibleRows() {
+				t.moveTo(t.offset + row)
+			}
 		}
 	}
 }

@@ -36,7 +36,11 @@ func (m *Model) paneKey(msg tea.KeyMsg) tea.Cmd {
 	k := &m.keys
 	switch {
 	case key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
-		m.navigate(msg)
+		if m.focus == focusOutput {
+			m.output.update(msg, k)
+		} else {
+			m.table.update(msg, k)
+		}
 	case key.Matches(msg, k.Open):
 		m.focus = focusOutput
 	case key.Matches(msg, k.Back):
@@ -78,44 +82,6 @@ func (m *Model) commonKey(msg tea.KeyMsg) tea.Cmd {
 		return m.askQuit()
 	}
 	return nil
-}
-
-// navigate moves the focused pane.
-func (m *Model) navigate(msg tea.KeyMsg) {
-	k := &m.keys
-	if m.focus == focusOutput {
-		page := max(1, m.output.bodyHeight()-1)
-		switch {
-		case key.Matches(msg, k.Up):
-			m.output.scroll(-1)
-		case key.Matches(msg, k.Down):
-			m.output.scroll(1)
-		case key.Matches(msg, k.PageUp):
-			m.output.scroll(-page)
-		case key.Matches(msg, k.PageDown):
-			m.output.scroll(page)
-		case key.Matches(msg, k.Top):
-			m.output.toTop()
-		case key.Matches(msg, k.Bottom):
-			m.output.toBottom()
-		}
-		return
-	}
-	page := max(1, m.table.visibleRows()-1)
-	switch {
-	case key.Matches(msg, k.Up):
-		m.table.move(-1)
-	case key.Matches(msg, k.Down):
-		m.table.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.table.move(-page)
-	case key.Matches(msg, k.PageDown):
-		m.table.move(page)
-	case key.Matches(msg, k.Top):
-		m.table.moveTo(0)
-	case key.Matches(msg, k.Bottom):
-		m.table.moveTo(len(m.table.rows) - 1)
-	}
 }
 
 // gateKey answers the open gate, or puts it away to look around.
@@ -269,27 +235,18 @@ func (m *Model) filterKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// handleMouse scrolls the pane under the wheel and selects a clicked row.
+// handleMouse gives the mouse to the pane under it.
 func (m *Model) handleMouse(msg tea.MouseMsg) {
 	if m.activePanel() != panelNone || m.focus == focusFilter {
 		return
 	}
-	inOutput := msg.Y >= m.bodyTop+m.table.height
-	switch {
-	case msg.Button == tea.MouseButtonWheelUp && inOutput:
-		m.output.scroll(-3)
-	case msg.Button == tea.MouseButtonWheelDown && inOutput:
-		m.output.scroll(3)
-	case msg.Button == tea.MouseButtonWheelUp:
-		m.table.move(-3)
-	case msg.Button == tea.MouseButtonWheelDown:
-		m.table.move(3)
-	case msg.Button == tea.MouseButtonLeft && msg.Action == tea.MouseActionPress && !inOutput:
-		row := msg.Y - m.bodyTop - (m.table.height - m.table.visibleRows())
-		if row >= 0 && row < m.table.visibleRows() {
-			m.table.moveTo(m.table.offset + row)
-		}
+	msg.Y -= m.bodyTop
+	if msg.Y >= m.table.height {
+		msg.Y -= m.table.height
+		m.output.update(msg, &m.keys)
+		return
 	}
+	m.table.update(msg, &m.keys)
 }
 
 // refreshKeys switches every binding on or off for the state and the
