@@ -64,6 +64,7 @@ func (g *gatePanel) body(gr *engine.GateReached, w int) []string {
 	case engine.GateResume:
 		out = append(out, "The rollout stopped here before; the journal says:")
 		out = append(out, "  "+countsLine(g.c.tally.all))
+		out = append(out, notesLines(g.c.st, 3, w)...)
 	case engine.GateFailed:
 		out = append(out, g.failed(gr, w)...)
 	default:
@@ -202,6 +203,16 @@ func planLines(st *engine.State, w int) []string {
 			text = hostList(hosts, max(10, w-width(name)-width(tail))) + tail
 		}
 		out = append(out, truncate(name+text, w))
+	}
+	return out
+}
+
+// notesLines lists the engine's last n notes (a repaired journal, hosts
+// re-verified on resume).
+func notesLines(st *engine.State, n, w int) []string {
+	var out []string
+	for _, note := range st.Notes[max(0, len(st.Notes)-n):] {
+		out = append(out, truncate("  note: "+cleanLine(note), w))
 	}
 	return out
 }

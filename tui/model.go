@@ -108,6 +108,10 @@ func New(opts Options) *Model {
 	if c.readOnly {
 		m.leave = leaveWatcher
 	}
+	for _, r := range opts.History {
+		m.apply(r)
+	}
+	m.table.sync()
 	m.refreshKeys()
 	return m
 }

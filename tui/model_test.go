@@ -524,3 +524,14 @@ func TestOutputPaneScrollsBackAndFollowsAgain(t *testing.T) {
 		t.Fatalf("G did not follow the tail again:\n%s", v)
 	}
 }
+
+func TestHistoryIsFoldedFirst(t *testing.T) {
+	past := toCanaryGate(newScript(), 4)
+	m := New(Options{History: past, Controller: &fakeCtl{}, Now: func() time.Time { return t0 }, ArmDelay: -1})
+	if h := m.c.st.Hosts["web-a"]; h.State != engine.StateDone || m.c.logs.get("web-a").last() != metaPrefix+"done" {
+		t.Fatalf("web-a: %s, log %q", h.State, m.c.logs.get("web-a").last())
+	}
+	if m.c.tally.all.of(engine.StateDone) != 3 || m.changed != 3 {
+		t.Fatalf("done %d, changed %d", m.c.tally.all.of(engine.StateDone), m.changed)
+	}
+}

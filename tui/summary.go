@@ -84,6 +84,7 @@ func summaryLines(st *engine.State, t *tally, id, journal string, w int, s *Styl
 	if st.Error != "" {
 		out = append(out, truncate(cleanLine(st.Error), w))
 	}
+	out = append(out, notesLines(st, 3, w)...)
 	for _, ph := range st.Phases {
 		text := countsLine(t.of(ph.Phase))
 		if ph.Skipped != "" {

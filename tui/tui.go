@@ -47,6 +47,11 @@ type Options struct {
 	// Records is the engine's event stream (Engine.Subscribe, or a journal
 	// followed by Follow). The console reads it to the end.
 	Records <-chan engine.Record
+	// History is what was journaled before Records starts: a resumed
+	// rollout's past, folded first so the console starts where the journal
+	// left off (hosts done, their output) rather than with every host
+	// pending. Engine.Subscribe delivers only what comes after.
+	History []engine.Record
 	// Controller steers the engine; nil means watch: read-only.
 	Controller Controller
 	// Detach stops the engine cleanly (it cancels the context the engine

@@ -250,8 +250,10 @@ func clockTick() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return clockMsg{} })
 }
 
+// It ticks until the stream ends: a watched rollout that was interrupted
+// may be resumed, and its clock must run again.
 func (m *Model) handleClock() tea.Cmd {
-	if m.finished() {
+	if m.closed {
 		return nil
 	}
 	return clockTick()

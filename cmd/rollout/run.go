@@ -130,13 +130,20 @@ func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Re
 	// the journal resumable.
 	engCtx, detach := context.WithCancel(ctx)
 	defer detach()
+	console := !cf.plain && isTTY(stdin) && isTTY(stdout)
+	var history []engine.Record // a resumed rollout's past, read before the engine adds to it
+	if console {
+		if rp, err := engine.ReadJournal(eng.JournalPath()); err == nil {
+			history = rp.Records
+		}
+	}
 	done := make(chan result, 1)
 	go func() {
 		o, err := eng.Run(engCtx)
 		done <- result{o, err}
 	}()
-	if !cf.plain && isTTY(stdin) && isTTY(stdout) {
-		st, err := runConsole(ctx, eng, records, detach, stdin, stdout)
+	if console {
+		st, err := runConsole(ctx, eng, history, records, detach, stdin, stdout)
 		res := <-done
 		tui.WriteSummary(stdout, st, eng.ID(), eng.JournalPath())
 		if err != nil {

@@ -240,3 +240,40 @@ func TestConsoleInTmuxRollbackFromTheCanaryGate(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleInTmuxDetachThenResume(t *testing.T) {
+	b := newLocalBed(t)
+	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
+	tt.waitFor("Gate 1 · ready to start")
+	tt.answer("y", "Gate 2 · test passed")
+	tt.send("q")
+	tt.waitFor("Leave the console?", "d detach", "rollout resume ")
+	tt.send("d")
+	s := tt.waitFor("EXIT=1", "Rollout interrupted (resumable)")
+	if !strings.Contains(s, "go on with: rollout resume") {
+		t.Errorf("no way on after a detach:\n%s", s)
+	}
+	if b.applied("web-test-1") != 1 || b.applied("web-b") != 0 {
+		t.Fatalf("applied: web-test-1 %d, web-b %d", b.applied("web-test-1"), b.applied("web-b"))
+	}
+	// The resumed console starts where the journal left off: the test host
+	// done, with its output, not every host pending.
+	tt2 := startTmux(t, b.dir, 100, 30, "resume", "--state-dir", b.state)
+	s = tt2.waitFor("resumed from the journal", "/web-test-1 +test +✓ done +1 +\\S+ applied on web-test-1/", "test ✓ → standby ○")
+	if !strings.Contains(s, "Gate 3 · resumed from the journal") {
+		t.Fatalf("the resume gate is not gate 3 (gates 1 and 2 were answered before):\n%s", s)
+	}
+	tt2.answer("y", "Gate 4 · standby passed")
+	tt2.answer("y", "Gate 5 · swap passed")
+	tt2.answer("y", "Gate 6 · canary passed")
+	tt2.answer("y", "Gate 7 · fleet batch 1/2 passed")
+	tt2.answer("y", "SUCCEEDED")
+	tt2.waitFor("SUCCEEDED", "Rollout succeeded")
+	tt2.send("q")
+	tt2.waitFor("EXIT=0")
+	for _, h := range localHosts {
+		if b.version(h) != "2" || b.applied(h) != 1 {
+			t.Errorf("%s: version %q, applied %d times", h, b.version(h), b.applied(h))
+		}
+	}
+}

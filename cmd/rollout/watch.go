@@ -67,8 +67,8 @@ func isTTY(v any) bool {
 // runConsole runs the full-screen console over a running engine and returns
 // the state it saw, every record drained; the engine is detached (stopped
 // cleanly, resumable) if the console fails.
-func runConsole(ctx context.Context, eng *engine.Engine, records <-chan engine.Record, detach func(), stdin io.Reader, stdout io.Writer) (*engine.State, error) {
-	opts := tui.Options{Records: records, Controller: eng, Detach: detach, ID: eng.ID(), JournalPath: eng.JournalPath(), Output: stdout}
+func runConsole(ctx context.Context, eng *engine.Engine, history []engine.Record, records <-chan engine.Record, detach func(), stdin io.Reader, stdout io.Writer) (*engine.State, error) {
+	opts := tui.Options{Records: records, History: history, Controller: eng, Detach: detach, ID: eng.ID(), JournalPath: eng.JournalPath(), Output: stdout}
 	if stdin != os.Stdin {
 		opts.Input = stdin
 	}
