@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -275,5 +277,29 @@ func TestConsoleInTmuxDetachThenResume(t *testing.T) {
 		if b.version(h) != "2" || b.applied(h) != 1 {
 			t.Errorf("%s: version %q, applied %d times", h, b.version(h), b.applied(h))
 		}
+	}
+}
+
+func TestConsoleInTmuxSigtermRestoresTheTerminal(t *testing.T) {
+	b := newLocalBed(t)
+	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
+	tt.waitFor("Gate 1 · ready to start")
+	tt.answer("y", "Gate 2 · test passed")
+	data, err := os.ReadFile(filepath.Join(b.state, "locks", "web.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock struct{ PID int }
+	if err := json.Unmarshal(data, &lock); err != nil || lock.PID == 0 {
+		t.Fatalf("lock %q: %v", data, err)
+	}
+	if err := syscall.Kill(lock.PID, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The console leaves the alternate screen: the summary and the shell's
+	// line are on the normal screen, the panel is gone.
+	s := tt.waitFor("EXIT=1", "Rollout interrupted (resumable)", "go on with: rollout resume")
+	if strings.Contains(s, "╭─") || strings.Contains(s, "HOST       PHASE") {
+		t.Fatalf("the console's screen is still up after it exited:\n%s", s)
 	}
 }
