@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/engine/sshx/sshdtest"
 )
 
 // A key the server does not accept fails with ErrAuth, saying which keys
@@ -20,7 +19,7 @@ func TestAuthWrongKey(t *testing.T) {
 	s := needSSHD(t)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	h := s.host("web-1", kh)
-	h.IdentityFile = []string{s.wrong}
+	h.IdentityFile = []string{s.Wrong}
 	err := dialErr(t, newTransport(t, Options{}), h)
 	if !errors.Is(err, engine.ErrAuth) || !strings.HasPrefix(err.Error(), "auth web-1 (") {
 		t.Fatalf("err = %v, want 'auth web-1 (...' ErrAuth", err)
@@ -46,52 +45,25 @@ func TestAuthNoKey(t *testing.T) {
 func TestAuthLockedKeyWithoutAgent(t *testing.T) {
 	s := needSSHD(t)
 	h := s.host("web-1", knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1"))))
-	h.IdentityFile = []string{s.locked}
+	h.IdentityFile = []string{s.Locked}
 	start := time.Now()
 	err := dialErr(t, newTransport(t, Options{}), h)
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("took %s", time.Since(start))
 	}
-	if !errors.Is(err, engine.ErrAuth) || !strings.Contains(err.Error(), "passphrase") || !strings.Contains(err.Error(), "ssh-add "+s.locked) {
-		t.Fatalf("err = %v, want ErrAuth telling to ssh-add %s", err, s.locked)
+	if !errors.Is(err, engine.ErrAuth) || !strings.Contains(err.Error(), "passphrase") || !strings.Contains(err.Error(), "ssh-add "+s.Locked) {
+		t.Fatalf("err = %v, want ErrAuth telling to ssh-add %s", err, s.Locked)
 	}
 }
 
-// startAgent runs a real ssh-agent holding keys (ssh-add adds a key's
-// certificate with it), and returns its socket.
-func startAgent(t *testing.T, keys ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath("ssh-agent"); err != nil {
-		t.Skip("ssh-agent is not installed")
-	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	agent := exec.Command("ssh-agent", "-D", "-a", sock)
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
-	// The socket file appears at bind, a moment before the agent listens.
-	waitFor(t, "the agent to listen", 5*time.Second, func() bool {
-		list := exec.Command("ssh-add", "-l")
-		list.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-		err := list.Run()
-		var exit *exec.ExitError
-		return err == nil || errors.As(err, &exit) && exit.ExitCode() == 1 // 1: no identities yet
-	})
-	add := exec.Command("ssh-add", keys...)
-	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("ssh-add: %v %s", err, out)
-	}
-	return sock
-}
+var startAgent = sshdtest.StartAgent
 
 // The agent authenticates, whether the host names the (locked) key file it
 // holds, or names nothing and the agent's keys are offered; the agent's
 // socket comes from SSH_AUTH_SOCK.
 func TestAuthAgent(t *testing.T) {
 	s := needSSHD(t)
-	sock := startAgent(t, s.unlocked)
+	sock := startAgent(t, s.Unlocked)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	env := func(k string) string {
 		if k == "SSH_AUTH_SOCK" {
@@ -99,7 +71,7 @@ func TestAuthAgent(t *testing.T) {
 		}
 		return ""
 	}
-	for _, files := range [][]string{{s.locked}, nil, {s.wrong, s.locked}} {
+	for _, files := range [][]string{{s.Locked}, nil, {s.Wrong, s.Locked}} {
 		h := s.host("web-1", kh)
 		h.IdentityFile = files
 		c := dial(t, newTransport(t, Options{Getenv: env}), h)
@@ -112,7 +84,7 @@ func TestAuthAgent(t *testing.T) {
 // With ForwardAgent the remote command sees the agent, and can use it.
 func TestAuthAgentForwarding(t *testing.T) {
 	s := needSSHD(t)
-	sock := startAgent(t, s.unlocked)
+	sock := startAgent(t, s.Unlocked)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	for _, forward := range []bool{false, true} {
 		h := s.host("web-1", kh)
@@ -152,10 +124,10 @@ func TestAuthCertificate(t *testing.T) {
 	s := needSSHD(t)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	h := s.host("web-1", kh)
-	h.IdentityFile = []string{s.certified}
+	h.IdentityFile = []string{s.Certified}
 	dial(t, newTransport(t, Options{}), h)
 
-	sock := startAgent(t, s.certified)
+	sock := startAgent(t, s.Certified)
 	h.IdentityFile = nil
 	dial(t, newTransport(t, Options{AgentSocket: sock}), h)
 }

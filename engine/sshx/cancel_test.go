@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/engine/sshx/sshdtest"
 )
 
 // marker is unique to one test, for finding its remote processes.
@@ -59,9 +60,9 @@ func TestCancelKillsRemoteProcesses(t *testing.T) {
 	}
 }
 
-// sshdChild returns the pid of the sshd process that serves the command's
-// connection: the parent of the wrapper that is the command's parent.
-const sshdChild = `ppid() { while read -r k v; do [ "$k" = PPid: ] && echo "$v"; done </proc/$1/status; }; ppid "$(ppid $$)"`
+// sshdChild prints the pid of the sshd process that serves the command's
+// connection.
+const sshdChild = sshdtest.SessionPIDScript
 
 // Killing the server's per-connection process mid-command fails the
 // command with ErrConnectionLost at once, not a hang, and the orphaned remote

@@ -52,8 +52,8 @@ func otherKeyLine(t *testing.T, names string) (string, ssh.PublicKey) {
 func TestHostKeyForms(t *testing.T) {
 	s := needSSHD(t)
 	hashed := knownHosts(t, s.line("ecdsa", s.hostPort("web-1")), s.line("rsa", s.hostPort("127.0.0.1")))
-	if err := run("ssh-keygen", "-q", "-H", "-f", hashed); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("ssh-keygen", "-q", "-H", "-f", hashed).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -H: %v %s", err, out)
 	}
 	if b, _ := os.ReadFile(hashed); !strings.HasPrefix(string(b), "|1|") {
 		t.Fatalf("not hashed: %s", b)
@@ -89,9 +89,9 @@ func TestHostKeyUnknown(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		"handshake web-1: unknown host key for web-1 (127.0.0.1:" + strconv.Itoa(s.port) + ")",
+		"handshake web-1: unknown host key for web-1 (127.0.0.1:" + strconv.Itoa(s.Port) + ")",
 		ssh.FingerprintSHA256(hk.Key),
-		"ssh-keyscan -p " + strconv.Itoa(s.port) + " -t ",
+		"ssh-keyscan -p " + strconv.Itoa(s.Port) + " -t ",
 		">> " + kh,
 		"--accept-new-host-keys",
 	} {

@@ -16,7 +16,7 @@ import (
 func (s *sshd) jumpHost(name, kh string) *inventory.Host {
 	h := s.host(name, kh)
 	h.Address = "localhost"
-	h.Jump = []string{s.user + "@127.0.0.1:" + strconv.Itoa(s.port)}
+	h.Jump = []string{s.User + "@127.0.0.1:" + strconv.Itoa(s.Port)}
 	return h
 }
 
