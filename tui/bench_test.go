@@ -90,6 +90,21 @@ func BenchmarkView(b *testing.B) {
 	}
 }
 
+// BenchmarkFrame is what one frame costs at 10,000 hosts when a host
+// changed state since the last: the fold, then a View that counts the
+// batch running (5,000 hosts) again.
+func BenchmarkFrame(b *testing.B) {
+	m, hosts := benchModel(b, 10000)
+	h := hosts[1+1000+2500+10] // running, in the batch
+	states := []engine.HostState{engine.StateVerifying, engine.StateApplying}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Update(recordsMsg{recs: []engine.Record{{Seq: int64(i), Time: t0, Event: engine.HostChanged{Host: h, Phase: engine.PhaseFleet, State: states[i%2], Attempt: 1}}}})
+		_ = m.View()
+	}
+}
+
 // BenchmarkUpdateOutputLine is one output line arriving at a 10,000-host
 // console: the fold, the log, the keys and the layout. Target: under 20 µs.
 func BenchmarkUpdateOutputLine(b *testing.B) {

@@ -26,6 +26,9 @@ type common struct {
 	id       string
 	journal  string
 	swap     swapRun // the swap command, drawn as a row of its own
+	// hostGen counts host state changes, so what is counted from hosts
+	// is counted again only when one changed, not for every output line.
+	hostGen int
 }
 
 // focus is the pane that has the keys when no panel is open.

@@ -15,8 +15,8 @@ import (
 type phaseStrip struct {
 	c     *common
 	width int
-	// the counts of the batch running, kept until the next record
-	stepSeq    int64
+	// the counts of the batch running, kept until a host changes
+	stepGen    int
 	stepKey    engine.StepKey
 	stepCounts counts
 }
@@ -115,7 +115,7 @@ func (p *phaseStrip) progress() string {
 // batchCounts counts the hosts of the batch running (or just run).
 func (p *phaseStrip) batchCounts(lay *engine.PhaseLayout) counts {
 	st := p.c.st
-	if p.stepSeq == st.LastSeq && p.stepKey == st.Current {
+	if p.stepGen == p.c.hostGen && p.stepKey == st.Current && p.stepGen != 0 {
 		return p.stepCounts
 	}
 	var c counts
@@ -124,7 +124,7 @@ func (p *phaseStrip) batchCounts(lay *engine.PhaseLayout) counts {
 			c[stateIndex(hs.State)]++
 		}
 	}
-	p.stepSeq, p.stepKey, p.stepCounts = st.LastSeq, st.Current, c
+	p.stepGen, p.stepKey, p.stepCounts = p.c.hostGen, st.Current, c
 	return c
 }
 

@@ -111,6 +111,7 @@ func (m *Model) apply(r engine.Record) {
 		m.c.logs.add(swapRow, metaPrefix+swapLine(e))
 	case engine.RolloutStarted:
 		st.Apply(r)
+		m.c.hostGen++
 		m.c.logs.fit(len(st.Hosts))
 		m.c.tally.reset(st)
 		m.changed = 0
@@ -153,6 +154,7 @@ func (m *Model) applyHost(e engine.HostChanged, r engine.Record) {
 		fromPh, from, applied = h.Phase, h.State, h.Applied
 	}
 	st.Apply(r)
+	m.c.hostGen++
 	h = st.Hosts[e.Host]
 	if from == "" {
 		m.c.tally.add(h.Phase, h.State, 1)
