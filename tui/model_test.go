@@ -535,3 +535,34 @@ func TestHistoryIsFoldedFirst(t *testing.T) {
 		t.Fatalf("done %d, changed %d", m.c.tally.all.of(engine.StateDone), m.changed)
 	}
 }
+
+func TestCommonDomainIsSaidOnce(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"web-1.prod.example.com", "web-2.prod.example.com", "db-1.prod.example.com"}, ".prod.example.com"},
+		{[]string{"web-1.prod.example.com", "web-2.test.example.com"}, ".example.com"},
+		{[]string{"web-1.example.com", "web-2"}, ""},
+		{[]string{"web-1.example.com"}, ""},
+		{[]string{"a.example.com", "example.com"}, ""},
+	} {
+		if got := commonDomain(tc.names); got != tc.want {
+			t.Errorf("commonDomain(%q) = %q, want %q", tc.names, got, tc.want)
+		}
+	}
+	m := newTestModel(&fakeCtl{}, 80, 24)
+	st := started(1)
+	for i := range st.Phases {
+		for b := range st.Phases[i].Batches {
+			for h := range st.Phases[i].Batches[b] {
+				st.Phases[i].Batches[b][h] += ".prod.eu-west-1.example.com"
+			}
+		}
+	}
+	feed(m, newScript().recs(st))
+	v := m.View()
+	if !strings.Contains(v, "hosts *.prod.eu-west-1.example.com") || !strings.Contains(v, "▸ web-test-1   ") {
+		t.Fatalf("the shared domain is not said once:\n%s", v)
+	}
+}

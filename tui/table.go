@@ -30,6 +30,11 @@ type hostTable struct {
 	follow bool
 	dirty  bool // rows must be rebuilt
 	filter textinput.Model
+	// suffix is the domain every host shares (".prod.example.com"): the
+	// rows leave it out, the header says it once, so the part that tells
+	// hosts apart is what fits.
+	suffix  string
+	suffixN int // len(st.Order) when suffix was worked out
 }
 
 func newHostTable(c *common) hostTable {
@@ -73,13 +78,16 @@ func (t *hostTable) rebuild() {
 	if lay := layoutOf(st, engine.PhaseSwap); lay != nil && lay.Skipped == "" {
 		swapAt = lay.Demote
 	}
+	if t.suffixN != len(st.Order) {
+		t.suffix, t.suffixN = commonDomain(st.Order), len(st.Order)
+	}
 	t.hostW = 8
 	for _, name := range st.Order {
 		if name == swapAt {
 			t.addRow(swapRow, q)
 		}
 		t.addRow(name, q)
-		t.hostW = max(t.hostW, min(width(name), 32))
+		t.hostW = max(t.hostW, min(width(name)-len(t.suffix), 32))
 	}
 	t.dirty = false
 	if sel != "" {
@@ -105,6 +113,29 @@ func (t *hostTable) addRow(name, q string) {
 	if strings.Contains(strings.ToLower(name), q) || strings.Contains(string(phase), q) || strings.Contains(string(state), q) {
 		t.rows = append(t.rows, name)
 	}
+}
+
+// commonDomain is the dot-started suffix every name has (and none is),
+// ".example.com" of web-1.example.com and web-2.example.com; "" if none.
+func commonDomain(names []string) string {
+	if len(names) < 2 {
+		return ""
+	}
+	i := strings.IndexByte(names[0], '.')
+	if i < 0 {
+		return ""
+	}
+	suffix := names[0][i:]
+	for _, n := range names[1:] {
+		for suffix != "" && (!strings.HasSuffix(n, suffix) || n == suffix) {
+			j := strings.IndexByte(suffix[1:], '.')
+			if j < 0 {
+				return ""
+			}
+			suffix = suffix[j+1:]
+		}
+	}
+	return suffix
 }
 
 // sync rebuilds the rows if events changed what they hold.
@@ -292,8 +323,11 @@ func (t *hostTable) view(f focus) []string {
 	head := "  " + fit("HOST", cols.host) + " " + optCol("PHASE", cols.phase, false) + fit("STATE", cols.state) + " " +
 		optCol("TRY", cols.try, true) + optCol("TIME", cols.time, true)
 	pos := ""
+	if t.suffix != "" {
+		pos = "hosts *" + t.suffix + "  "
+	}
 	if len(t.rows) > t.visibleRows() {
-		pos = fmt.Sprintf("%d/%d ", t.cursor+1, len(t.rows))
+		pos += fmt.Sprintf("%d/%d ", t.cursor+1, len(t.rows))
 	}
 	out = append(out, s.TableHead.Render(head+spread("LAST OUTPUT", pos, cols.last)))
 	vis := t.visibleRows()
@@ -394,7 +428,7 @@ func (t *hostTable) rowData(name string) rowFacts {
 	if h == nil {
 		return rowFacts{name: name, state: engine.StatePending}
 	}
-	r := rowFacts{name: name, phase: h.Phase, state: h.State, attempt: h.Attempt, dur: dur(h.Duration(now)), last: h.LastLine}
+	r := rowFacts{name: strings.TrimSuffix(name, t.suffix), phase: h.Phase, state: h.State, attempt: h.Attempt, dur: dur(h.Duration(now)), last: h.LastLine}
 	if h.Error != "" {
 		r.last, r.failed = h.Error, true
 	}
