@@ -70,7 +70,7 @@ func (b *localBed) run(stdin string, args ...string) (string, string, int) {
 	cmd := exec.Command(binary(b.t), append(args, "--state-dir", b.state)...)
 	cmd.Dir = b.dir
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {

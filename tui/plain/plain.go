@@ -42,6 +42,9 @@ type Console struct {
 	gate    *engine.GateReached
 	paused  bool // as last asked of the engine
 	eof     bool // input ended
+	// answered is the gate an answer was sent for, so a late end of input
+	// or a second line never sends another.
+	answered int
 	state   *engine.State
 	started map[string]time.Time
 }
@@ -82,7 +85,7 @@ func (c *Console) Run(ctx context.Context, records <-chan engine.Record, in io.R
 			if !ok {
 				lines = nil
 				c.eof = true
-				if c.gate != nil && len(c.queued) == 0 {
+				if c.gate != nil && len(c.queued) == 0 && c.answered != c.gate.Gate {
 					c.printf("input closed at an open gate: aborting\n")
 					c.answer(engine.Abort)
 				}
@@ -106,6 +109,9 @@ func (c *Console) command(line string) {
 		return
 	}
 	key := strings.ToLower(line[:1])
+	if c.gate != nil && c.answered == c.gate.Gate && key != "p" {
+		return // answered already; the engine's reply is on its way
+	}
 	if c.gate == nil && c.Scripted && strings.Contains("ytra", key) {
 		c.queued = append(c.queued, key)
 		return
@@ -114,7 +120,7 @@ func (c *Console) command(line string) {
 		c.printf("no gate is open: %q answers a gate only once it is shown\n", line)
 		return
 	}
-	if c.gate != nil {
+	if c.gate != nil && key != "p" {
 		d, ok := map[string]engine.Decision{"y": engine.Proceed, "t": engine.Retry, "r": engine.Rollback, "a": engine.Abort}[key]
 		if !ok || !offers(c.gate, d) {
 			c.printf("%q is not an answer here.\n", line)
@@ -159,7 +165,12 @@ func offers(g *engine.GateReached, d engine.Decision) bool {
 
 func (c *Console) answer(d engine.Decision) {
 	g := c.gate
+	if c.answered == g.Gate {
+		return
+	}
+	c.answered = g.Gate
 	if err := c.ctl.Decide(g.Gate, d); err != nil {
+		c.answered = 0
 		c.printf("%v\n", err)
 	}
 }
@@ -343,7 +354,7 @@ func (c *Console) nextQueued() {
 		}
 		c.printf("%q is not an answer here.\n", next)
 	}
-	if c.gate != nil && c.eof {
+	if c.gate != nil && c.eof && c.answered != c.gate.Gate {
 		c.printf("input closed at an open gate: aborting\n")
 		c.answer(engine.Abort)
 	}
