@@ -39,14 +39,14 @@ type Console struct {
 
 	queued []string
 
-	gate    *engine.GateReached
-	paused  bool // as last asked of the engine
-	eof     bool // input ended
+	gate   *engine.GateReached
+	paused bool // as last asked of the engine
+	eof    bool // input ended
 	// answered is the gate an answer was sent for, so a late end of input
 	// or a second line never sends another.
 	answered int
-	state   *engine.State
-	started map[string]time.Time
+	state    *engine.State
+	started  map[string]time.Time
 }
 
 // New returns a console writing to out and steering ctl. auto says the
