@@ -551,7 +551,7 @@ func TestCommonDomainIsSaidOnce(t *testing.T) {
 			t.Errorf("commonDomain(%q) = %q, want %q", tc.names, got, tc.want)
 		}
 	}
-	m := newTestModel(&fakeCtl{}, 80, 24)
+	m := newTestModel(&fakeCtl{}, 100, 24)
 	st := started(1)
 	for i := range st.Phases {
 		for b := range st.Phases[i].Batches {
@@ -562,7 +562,7 @@ func TestCommonDomainIsSaidOnce(t *testing.T) {
 	}
 	feed(m, newScript().recs(st))
 	v := m.View()
-	if !strings.Contains(v, "hosts *.prod.eu-west-1.example.com") || !strings.Contains(v, "▸ web-test-1   ") {
+	if !strings.Contains(v, "hosts *.prod.eu-west-1.example.com") || !strings.Contains(v, "▸ web-test-1 test") {
 		t.Fatalf("the shared domain is not said once:\n%s", v)
 	}
 }

@@ -115,8 +115,9 @@ func (t *hostTable) addRow(name, q string) {
 	}
 }
 
-// commonDomain is the dot-started suffix every name has (and none is),
-// ".example.com" of web-1.example.com and web-2.example.com; "" if none.
+// commonDomain is the dot-started suffix of two labels or more every name
+// has (and none is): ".example.com" of web-1.example.com and
+// web-2.example.com; "" if none.
 func commonDomain(names []string) string {
 	if len(names) < 2 {
 		return ""
@@ -134,6 +135,9 @@ func commonDomain(names []string) string {
 			}
 			suffix = suffix[j+1:]
 		}
+	}
+	if strings.Count(suffix, ".") < 2 {
+		return "" // ".com" alone is not worth the saying
 	}
 	return suffix
 }
@@ -323,11 +327,11 @@ func (t *hostTable) view(f focus) []string {
 	head := "  " + fit("HOST", cols.host) + " " + optCol("PHASE", cols.phase, false) + fit("STATE", cols.state) + " " +
 		optCol("TRY", cols.try, true) + optCol("TIME", cols.time, true)
 	pos := ""
-	if t.suffix != "" {
-		pos = "hosts *" + t.suffix + "  "
-	}
 	if len(t.rows) > t.visibleRows() {
-		pos += fmt.Sprintf("%d/%d ", t.cursor+1, len(t.rows))
+		pos = fmt.Sprintf("%d/%d ", t.cursor+1, len(t.rows))
+	}
+	if note := "hosts *" + t.suffix + "  "; t.suffix != "" && width(note)+width(pos)+len("LAST OUTPUT ") <= cols.last {
+		pos = note + pos
 	}
 	out = append(out, s.TableHead.Render(head+spread("LAST OUTPUT", pos, cols.last)))
 	vis := t.visibleRows()
