@@ -16,7 +16,8 @@ const (
 )
 
 // serviceScript is the demo-service each virtual host runs: deploy writes the
-// version after a host-specific delay; health answers like an HTTP health
+// version after a host-specific delay, and logs each deploy's start and end to
+// the deploys file (so tests can tell a host applied twice); health answers like an HTTP health
 // check would, broken or flaky where the demo was asked to make it so.
 const serviceScript = `#!/bin/sh
 # demo-service: the small "service" rollout demo upgrades on every host.
@@ -24,6 +25,7 @@ cd "$(dirname "$0")" || exit 1
 case "$1" in
 deploy)
   v=$2
+  echo "start $v" >> deploys
   echo "fetching demo-service $v on $DEMO_HOST"
   sleep "$(cat latency)"
   if [ -e hang ] && [ "$v" = "` + NewVersion + `" ]; then
@@ -33,6 +35,7 @@ deploy)
   echo "installing demo-service $v"
   sleep "$(cat latency)"
   echo "$v" > version
+  echo "done $v" >> deploys
   echo "restarted demo-service $v"
   ;;
 health)
