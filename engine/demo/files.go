@@ -28,6 +28,10 @@ deploy)
   echo "start $v" >> deploys
   echo "fetching demo-service $v on $DEMO_HOST"
   sleep "$(cat latency)"
+  if [ -e drop ] && [ "$v" = "` + NewVersion + `" ]; then
+    echo "downloading a large artifact..."
+    sleep "$(cat drop)"
+  fi
   if [ -e hang ] && [ "$v" = "` + NewVersion + `" ]; then
     echo "waiting for the package manager lock held by another process..."
     sleep 3600
@@ -41,6 +45,10 @@ deploy)
 health)
   v=$(cat version)
   sleep "$(cat check-latency)"
+  if [ -n "$2" ] && [ "$v" != "$2" ]; then
+    echo "GET /healthz: 200 OK, but demo-service $v is running, not $2" >&2
+    exit 1
+  fi
   if [ -e fail ] && [ "$v" = "` + NewVersion + `" ]; then
     echo "GET /healthz: 503 Service Unavailable (demo-service $v: upstream pool empty)" >&2
     exit 1
@@ -56,7 +64,7 @@ health)
   echo "GET /healthz: 200 OK (demo-service $v)"
   ;;
 *)
-  echo "usage: ./service deploy VERSION | health" >&2
+  echo "usage: ./service deploy VERSION | health [VERSION]" >&2
   exit 2
   ;;
 esac
@@ -81,6 +89,10 @@ func (h *Host) setup() error {
 		files["flaky"] = "2\n"
 	case FaultHang:
 		files["hang"] = ""
+	case FaultDrop:
+		// Long enough that the connection drop (400 ms in) always lands
+		// mid-deploy, however loaded the machine.
+		files["drop"] = seconds(h.scale(4 * time.Second))
 	}
 	for name, content := range files {
 		mode := os.FileMode(0o600)
@@ -135,10 +147,12 @@ func (f *Fleet) writeChange(speed float64) error {
 name: demo-service %[2]s
 apply: ./service deploy %[2]s
 verify:
-  run: ./service health
+  run: ./service health %[2]s
   retries: 3
   interval: %[3]s
-rollback: ./service deploy %[1]s
+rollback:
+  run: ./service deploy %[1]s
+  verify: ./service health %[1]s
 swap:
   run: echo {{.Promote}} > active-primary && echo traffic now on {{.Promote}}, {{.Demote}} is standby
   verify: grep -q {{.Promote}} active-primary
