@@ -155,6 +155,9 @@ func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*clie
 	if via == nil {
 		d := net.Dialer{KeepAlive: 15 * time.Second}
 		nc, err = d.DialContext(hctx, "tcp", e.hostport())
+		if err == nil {
+			nc = quickAck(nc)
+		}
 	} else {
 		nc, err = via.DialContext(hctx, "tcp", e.hostport())
 	}
