@@ -1,10 +1,11 @@
 package engine
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/rolloutconsole/rollout/inventory"
 )
@@ -95,29 +96,83 @@ var (
 // arrive in pieces of this size, so memory per stream stays bounded.
 const maxScanLine = 64 << 10
 
+// scanBufSize is where a ScanLines buffer starts: most lines are short, and
+// a command's output rarely fills it.
+const scanBufSize = 4 << 10
+
+// scanBufs recycles ScanLines buffers. Before, every stream of every
+// command allocated (and zeroed) a 64 KiB bufio.Reader: 128 KiB per command,
+// the bulk of what a fleet rollout allocated and so of its GC work.
+var scanBufs = sync.Pool{New: func() any { b := make([]byte, scanBufSize); return &b }}
+
 // ScanLines reads r to its end and calls out for each line, without its
 // line ending ("\n" or "\r\n"). It is for transports; memory is bounded
-// whatever the remote prints, binary output included.
+// whatever the remote prints, binary output included: the buffer grows from
+// 4 KiB as a line needs, up to maxScanLine, and a longer line is handed over
+// in pieces of that size.
 func ScanLines(r io.Reader, s Stream, out OutputFunc) error {
-	br := bufio.NewReaderSize(r, maxScanLine)
+	bp := scanBufs.Get().(*[]byte)
+	defer scanBufs.Put(bp) // the first buffer; a grown one is left to the GC
+	buf := *bp
+	start, end := 0, 0 // unread bytes are buf[start:end]
+	empty := 0
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if err == nil {
-				line = line[:len(line)-1]
+		for {
+			i := bytes.IndexByte(buf[start:end], '\n')
+			if i < 0 {
+				break
+			}
+			line := buf[start : start+i]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			out(s, line)
+			start += i + 1
+		}
+		if start == end {
+			start, end = 0, 0
+		}
+		if end == len(buf) {
+			switch {
+			case start > 0:
+				end = copy(buf, buf[start:end])
+				start = 0
+			case len(buf) < maxScanLine:
+				nb := make([]byte, min(2*len(buf), maxScanLine))
+				copy(nb, buf[:end])
+				buf = nb
+			default:
+				out(s, buf[:end]) // a full buffer and no line end: a piece
+				start, end = 0, 0
+			}
+		}
+		n, err := r.Read(buf[end:])
+		end += n
+		if err != nil {
+			for start < end {
+				i := bytes.IndexByte(buf[start:end], '\n')
+				if i < 0 {
+					out(s, buf[start:end]) // the last line, without a line end
+					break
+				}
+				line := buf[start : start+i]
 				if n := len(line); n > 0 && line[n-1] == '\r' {
 					line = line[:n-1]
 				}
+				out(s, line)
+				start += i + 1
 			}
-			out(s, line)
-		}
-		switch {
-		case err == nil, err == bufio.ErrBufferFull:
-			continue
-		case err == io.EOF:
-			return nil
-		default:
+			if err == io.EOF {
+				return nil
+			}
 			return err
+		}
+		if n == 0 {
+			if empty++; empty >= 100 {
+				return io.ErrNoProgress
+			}
+		} else {
+			empty = 0
 		}
 	}
 }
