@@ -355,17 +355,21 @@ func (b *outputBuffer) flush() {
 // invalid UTF-8 replaced, control characters (escape sequences that would
 // move a cursor, set a title or write a clipboard) made visible and inert,
 // and the line cut at maxLineBytes.
+//
+// Secrets are redacted first, from the raw bytes: a secret holding a control
+// character or invalid UTF-8 would no longer match once made printable, and
+// one straddling maxLineBytes would leak its first part.
 func (e *Engine) clean(line []byte) string {
-	if len(line) > maxLineBytes {
-		line = line[:maxLineBytes]
-	}
-	s := Printable(string(line))
+	s := string(line)
 	for _, secret := range e.opts.Secrets {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "********")
 		}
 	}
-	return s
+	if len(s) > maxLineBytes {
+		s = s[:maxLineBytes]
+	}
+	return Printable(s)
 }
 
 // Printable returns s with invalid UTF-8 replaced by U+FFFD and every control
