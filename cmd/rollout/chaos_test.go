@@ -247,3 +247,48 @@ func TestChaosKillNineThenResume(t *testing.T) {
 		})
 	}
 }
+
+// TestChaosFleetGoesDownMidPhase stops every demo SSH server while the
+// canaries are applying: the hosts in flight end unknown (connection lost),
+// nothing further starts, the failed gate is never waved through by --yes,
+// and the rollout ends resumable.
+func TestChaosFleetGoesDownMidPhase(t *testing.T) {
+	c := newChaosFleet(t, 6)
+	cmd := c.command("", c.runArgs()...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitOutput(t, &out, "canary-1 | fetching")
+	c.fleet.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the console did not stop after the fleet went down:\n%s", out.String())
+	}
+	got := out.String()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit %d, want 1\n%s", code, got)
+	}
+	for _, want := range []string{"canary-1 unknown", "connection lost", "canary FAILED"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "fleet-01 connecting") {
+		t.Errorf("the fleet started after the canaries lost their connection\n%s", got)
+	}
+	for _, h := range []string{"fleet-01", "fleet-06"} {
+		if started, _ := c.deploys(h, demo.NewVersion); started != 0 {
+			t.Errorf("%s deployed", h)
+		}
+	}
+	st := replayState(c.journal())
+	if st.Outcome == engine.OutcomeSucceeded {
+		t.Errorf("outcome %s", st.Outcome)
+	}
+}
