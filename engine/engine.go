@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -60,6 +61,11 @@ type Engine struct {
 
 	hmu   sync.Mutex // guards hosts
 	hosts map[string]*hostRun
+
+	// preCtx bounds connections opened ahead of a host's turn (predial);
+	// set by Run, cancelled when it returns.
+	preCtx    context.Context
+	preCancel context.CancelFunc
 
 	// Owned by the engine loop.
 	gateSeq     int

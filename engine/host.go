@@ -27,6 +27,16 @@ type hostRun struct {
 	host    *inventory.Host
 	conn    Conn
 	attempt int
+	// pre is a connection being opened ahead of the host's turn (see
+	// predial); dial takes it over.
+	pre *predialed
+}
+
+// predialed is a connection opened ahead of its host's turn.
+type predialed struct {
+	done chan struct{} // closed once conn or err is set
+	conn Conn
+	err  error
 }
 
 func (e *Engine) hostRun(name string) *hostRun {
@@ -43,11 +53,22 @@ func (e *Engine) hostRun(name string) *hostRun {
 	return hr
 }
 
-// closeConns closes every connection the rollout opened.
+// closeConns closes every connection the rollout opened, those opened ahead
+// of a turn that never came included.
 func (e *Engine) closeConns() {
+	if e.preCancel != nil {
+		e.preCancel()
+	}
 	e.hmu.Lock()
 	defer e.hmu.Unlock()
 	for _, hr := range e.hosts {
+		if p := hr.pre; p != nil {
+			hr.pre = nil
+			<-p.done // prompt: its context is cancelled
+			if p.conn != nil {
+				p.conn.Close()
+			}
+		}
 		if hr.conn != nil {
 			hr.conn.Close()
 			hr.conn = nil
@@ -88,6 +109,25 @@ func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
 	if hr.conn != nil {
 		return okOutcome
 	}
+	if p := hr.pre; p != nil {
+		hr.pre = nil
+		select {
+		case <-p.done:
+			if p.err == nil {
+				hr.conn = p.conn
+				return okOutcome
+			}
+			// It failed ahead of the turn, maybe long before it (a pause):
+			// dial afresh, as if it had not been tried.
+		case <-ctx.Done():
+			go func() {
+				if <-p.done; p.conn != nil {
+					p.conn.Close()
+				}
+			}()
+			return outcome{state: StatePending, err: "cancelled before apply", kind: "canceled"}
+		}
+	}
 	t, err := e.transportFor(hr.host)
 	if err != nil {
 		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
@@ -107,6 +147,34 @@ func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
 	}
 	hr.conn = conn
 	return okOutcome
+}
+
+// predial starts opening a host's connection ahead of its turn in a batch
+// that is already under way (runHostsAhead), so that when a slot frees up
+// the host starts at once instead of after a handshake: with every slot
+// busy for as long as its command runs, the next hosts' handshakes happen
+// meanwhile. Nothing runs on the connection and nothing is journaled until
+// the host's turn comes (connecting, then applying); a host whose turn
+// never comes (abort, failures over budget) has it closed at the end.
+// It dials within Timeouts.Connect, like a dial in turn; a failure is not
+// reported but tried again in turn.
+func (e *Engine) predial(name string) {
+	hr := e.hostRun(name)
+	if hr.conn != nil || hr.pre != nil || e.preCtx == nil {
+		return
+	}
+	t, err := e.transportFor(hr.host)
+	if err != nil {
+		return
+	}
+	p := &predialed{done: make(chan struct{})}
+	hr.pre = p
+	go func() {
+		defer close(p.done)
+		dctx, cancel := context.WithTimeout(e.preCtx, e.plan.Change.Timeouts.Connect)
+		defer cancel()
+		p.conn, p.err = t.Dial(dctx, hr.host)
+	}()
 }
 
 func journalFailed(err error) outcome {

@@ -50,6 +50,7 @@ func (e *Engine) layout() []PhaseLayout {
 // non-nil only when the engine could not record what it did.
 func (e *Engine) Run(ctx context.Context) (outcome Outcome, err error) {
 	e.journal.start(e.opts.Now, e.sink)
+	e.preCtx, e.preCancel = context.WithCancel(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			outcome, err = OutcomeInterrupted, fmt.Errorf("internal error: %v", p)
@@ -355,7 +356,7 @@ func (e *Engine) runStep(ctx context.Context, s *step, todo []string) batchResul
 		todo = slices.DeleteFunc(slices.Clone(todo), func(h string) bool { return e.hostState(h) == StateDone })
 		return e.runHosts(ctx, todo, 1, allowed, e.hostJob(e.applyJob(PhaseSwap)))
 	case PhaseCanary:
-		res := e.runHosts(ctx, todo, s.plan.Parallel, allowed, e.hostJob(e.applyJob(PhaseCanary)))
+		res := e.runHostsAhead(ctx, todo, s.plan.Parallel, allowed, e.hostJob(e.applyJob(PhaseCanary)), e.predial)
 		if res.stop != stopNone || res.over || s.plan.Soak <= 0 {
 			return res
 		}
@@ -363,7 +364,7 @@ func (e *Engine) runStep(ctx context.Context, s *step, todo []string) batchResul
 		soak.passed = res.passed
 		return soak
 	}
-	return e.runHosts(ctx, todo, s.plan.Parallel, allowed, e.hostJob(e.applyJob(s.phase)))
+	return e.runHostsAhead(ctx, todo, s.plan.Parallel, allowed, e.hostJob(e.applyJob(s.phase)), e.predial)
 }
 
 // hostJob adapts a per-host function to a job.
