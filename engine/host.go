@@ -307,7 +307,19 @@ func (e *Engine) applyJob(phase Phase) func(context.Context, *hostRun) HostState
 			}
 			return e.finish(hr, phase, o)
 		}
-		return e.verifyJob(phase, StateVerifying, StateDone)(ctx, hr)
+		st := e.verifyJob(phase, StateVerifying, StateDone)(ctx, hr)
+		if st == StateDone && phase != PhaseCanary && phase != PhaseSwap && hr.conn != nil {
+			// Done, and nothing but a rollback (which dials again) comes
+			// back to it: the connection goes now rather than at the end,
+			// so a fleet holds as many connections as it runs hosts at
+			// once, not one per host it ever touched (memory, sshd
+			// processes, keepalives), and closing 100 of them does not
+			// hold up the end (~1 ms each on a loopback sshd). Canaries
+			// keep theirs for the soak; a failed host for a retry.
+			hr.conn.Close()
+			hr.conn = nil
+		}
+		return st
 	}
 }
 

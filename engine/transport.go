@@ -10,9 +10,11 @@ import (
 	"github.com/rolloutconsole/rollout/inventory"
 )
 
-// Transport reaches hosts. The engine calls Dial once per host and reuses the
-// Conn for every step on that host (apply, verify, rollback), so a transport
-// that is expensive to connect (SSH) pays the handshake once.
+// Transport reaches hosts. The engine calls Dial once per host's turn and
+// reuses the Conn for every step of it (apply, then verify; a canary's soak;
+// a retry of a failed host), so a transport that is expensive to connect
+// (SSH) pays the handshake once. A host that is done has its Conn closed
+// then; a later rollback of it dials again.
 type Transport interface {
 	// Dial connects to host. It honours ctx for cancellation and its own
 	// connect timeout. The error says which stage failed.
