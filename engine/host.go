@@ -134,13 +134,13 @@ func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
 	}
 	dctx, cancel := context.WithTimeout(ctx, e.plan.Change.Timeouts.Connect)
 	defer cancel()
-	conn, err := t.Dial(dctx, hr.host)
+	conn, err := e.dialWith(ctx, dctx, t, hr.host)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled before anything ran: the host is untouched.
 			return outcome{state: StatePending, err: "cancelled before apply", kind: "canceled"}
 		}
-		if dctx.Err() == context.DeadlineExceeded {
+		if dctx.Err() == context.DeadlineExceeded && !isDialTimeouter(t) {
 			return outcome{state: StateFailed, err: fmt.Sprintf("connect: no answer within %s", e.plan.Change.Timeouts.Connect), kind: "unreachable"}
 		}
 		return outcome{state: StateFailed, err: err.Error(), kind: errKind(err)}
@@ -173,8 +173,23 @@ func (e *Engine) predial(name string) {
 		defer close(p.done)
 		dctx, cancel := context.WithTimeout(e.preCtx, e.plan.Change.Timeouts.Connect)
 		defer cancel()
-		p.conn, p.err = t.Dial(dctx, hr.host)
+		p.conn, p.err = e.dialWith(e.preCtx, dctx, t, hr.host)
 	}()
+}
+
+// dialWith dials host with the change's connect timeout: as the timeout of
+// a transport that takes one (ctx, which only cancels), else as dctx's
+// deadline.
+func (e *Engine) dialWith(ctx, dctx context.Context, t Transport, host *inventory.Host) (Conn, error) {
+	if dt, ok := t.(DialTimeouter); ok {
+		return dt.DialTimeout(ctx, host, e.plan.Change.Timeouts.Connect)
+	}
+	return t.Dial(dctx, host)
+}
+
+func isDialTimeouter(t Transport) bool {
+	_, ok := t.(DialTimeouter)
+	return ok
 }
 
 func journalFailed(err error) outcome {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/rolloutconsole/rollout/inventory"
 )
@@ -19,6 +20,16 @@ type Transport interface {
 	// Dial connects to host. It honours ctx for cancellation and its own
 	// connect timeout. The error says which stage failed.
 	Dial(ctx context.Context, host *inventory.Host) (Conn, error)
+}
+
+// DialTimeouter is a Transport that bounds each dial by a connect timeout
+// of its own and can be given one per dial. The engine then calls
+// DialTimeout with the change's timeouts.connect and a context that only
+// cancels, instead of Dial with that timeout as the context's deadline, so
+// that time a dial spends queued inside the transport (waiting for a
+// handshake slot) is not taken for an unresponsive host.
+type DialTimeouter interface {
+	DialTimeout(ctx context.Context, host *inventory.Host, timeout time.Duration) (Conn, error)
 }
 
 // Conn is an open connection to one host.

@@ -25,6 +25,16 @@ type endpoint struct {
 	user       string
 	identities []string
 	knownHosts string // as the inventory gives it; the fallback when empty
+	// timeout bounds the TCP connect and the handshake (not the wait for
+	// a handshake slot); Options.ConnectTimeout when zero.
+	timeout time.Duration
+}
+
+func (e endpoint) connectTimeout(t *Transport) time.Duration {
+	if e.timeout > 0 {
+		return e.timeout
+	}
+	return t.ConnectTimeout
 }
 
 func (e endpoint) hostport() string { return net.JoinHostPort(e.addr, strconv.Itoa(e.port)) }
@@ -146,7 +156,8 @@ var keyExchanges = []string{
 }
 
 // connect opens an authenticated SSH connection to e, directly or through
-// via, with at most ConnectTimeout for the TCP connect and the handshake.
+// via, with at most the endpoint's connect timeout for the TCP connect and
+// the handshake. The wait for a handshake slot is bounded by ctx alone.
 func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*client, error) {
 	select {
 	case t.handsh <- struct{}{}:
@@ -155,7 +166,7 @@ func (t *Transport) connect(ctx context.Context, e endpoint, via *client) (*clie
 	}
 	defer func() { <-t.handsh }()
 
-	hctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
+	hctx, cancel := context.WithTimeout(ctx, e.connectTimeout(t))
 	defer cancel()
 	// Credentials come first, so that a key nobody can unlock fails before
 	// anything is dialled, and the agent connection lives only as long as
@@ -223,7 +234,7 @@ func (t *Transport) dialError(ctx, hctx context.Context, e endpoint, err error) 
 	case ctx.Err() != nil:
 		return categorize(engine.ErrUnreachable, ctx.Err(), where+": no answer before the connect deadline")
 	case hctx.Err() != nil:
-		return categorize(engine.ErrUnreachable, context.DeadlineExceeded, fmt.Sprintf("%s: no answer within %s", where, t.ConnectTimeout))
+		return categorize(engine.ErrUnreachable, context.DeadlineExceeded, fmt.Sprintf("%s: no answer within %s", where, e.connectTimeout(t)))
 	}
 	if reason, unreachable := dialReason(err); unreachable {
 		return categorize(engine.ErrUnreachable, err, where+": "+reason)
@@ -247,7 +258,7 @@ func (t *Transport) handshakeError(ctx, hctx context.Context, e endpoint, ver *v
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("%s: %w", where, ctx.Err())
 	case timedOut || ctx.Err() != nil:
-		within := "within " + t.ConnectTimeout.String()
+		within := "within " + e.connectTimeout(t).String()
 		cd, ok := ctx.Deadline()
 		if hd, _ := hctx.Deadline(); ok && cd.Equal(hd) {
 			within = "before the connect deadline" // the caller's, sooner than ours
