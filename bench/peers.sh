@@ -35,7 +35,9 @@
 #   clush          clush -f P
 #   xargs          xargs -P P ssh, one ssh per host
 #   xargs-c25519   the same with -o KexAlgorithms=curve25519-sha256, the key
-#                  exchange x/crypto (rollout) gets from an sshd before 9.9
+#                  exchange x/crypto's defaults get from an sshd before 9.9
+#   xargs-p256     the same with -o KexAlgorithms=ecdh-sha2-nistp256, the one
+#                  rollout prefers there (cheaper for sshd): same crypto
 #   ansible-raw    ansible all -m raw -f P
 #   ansible-cmd    ansible all -m command -a "sh -c '…'" -f P
 # Every tool runs as root with the same client key, the same ssh_config
@@ -44,8 +46,11 @@
 # Measured per run: wall time; client CPU (user+sys of the tool and every
 # process it waited for, GNU time); sshd CPU (see above); peak client RSS
 # (the larger of GNU time's max RSS of one process and the sum over the
-# tool's process tree sampled every 0.25 s). Every run must reach every
-# host: N lines "ok" and exit status 0, else the script says so and fails.
+# tool's process tree sampled every 0.25 s); and, to tell a disturbed run,
+# the CPU the rest of the machine used meanwhile (busy time in /proc/stat
+# less the client's and sshd's; the RSS sampler is part of it). Every run
+# must reach every host: N lines "ok" and exit status 0, else the script
+# says so and fails.
 # rollout's "fleet" column is its fleet phase alone, from its journal.
 #
 # Needs root (it adds the user rolloutbench and uses /run/sshd), sshd, ssh,
@@ -59,7 +64,7 @@ export LC_ALL=C.UTF-8
 ROUNDS=${ROUNDS:-3}
 LARGE_ROUNDS=${LARGE_ROUNDS:-$ROUNDS}
 WORKLOADS=${WORKLOADS:-all}
-ALL_PEERS="rollout pssh pdsh clush xargs xargs-c25519 ansible-raw ansible-cmd"
+ALL_PEERS="rollout pssh pdsh clush xargs xargs-c25519 xargs-p256 ansible-raw ansible-cmd"
 PEERS=${PEERS:-$ALL_PEERS}
 SSHD=${SSHD:-/usr/sbin/sshd}
 BUSER=${BUSER:-rolloutbench}
@@ -190,7 +195,7 @@ have() {
     pssh) command -v parallel-ssh >/dev/null || command -v pssh >/dev/null ;;
     pdsh) command -v pdsh >/dev/null ;;
     clush) command -v clush >/dev/null ;;
-    xargs | xargs-c25519) command -v ssh >/dev/null ;;
+    xargs | xargs-c25519 | xargs-p256) command -v ssh >/dev/null ;;
     ansible-raw | ansible-cmd) command -v ansible >/dev/null ;;
     *) return 1 ;;
   esac
@@ -250,6 +255,8 @@ run_tool() {
       xargs -P "$p" -I{} ssh -F "$tmp/ssh_config" {} "$cmd" <"$d/hosts" ;;
     xargs-c25519)
       xargs -P "$p" -I{} ssh -F "$tmp/ssh_config" -o KexAlgorithms=curve25519-sha256 {} "$cmd" <"$d/hosts" ;;
+    xargs-p256)
+      xargs -P "$p" -I{} ssh -F "$tmp/ssh_config" -o KexAlgorithms=ecdh-sha2-nistp256 {} "$cmd" <"$d/hosts" ;;
     ansible-raw)
       ansible all -i "$d/ansible.ini" -m raw -a "$cmd" -f "$p" ;;
     ansible-cmd)
@@ -271,6 +278,10 @@ ticks=$(getconf CLK_TCK)
 sshd_cpu() {
   awk -v t="$ticks" '{ s += $14 + $15 + $16 + $17 } END { printf "%.3f", s / t }' \
     <(sed 's/^.*) //; s/^/x x /' "/proc/$tini_pid/stat") <(sed 's/^.*) //; s/^/x x /' "/proc/$sshd_pid/stat")
+}
+# Busy CPU seconds of the whole machine.
+busy_cpu() {
+  awk -v t="$ticks" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit }' /proc/stat
 }
 # Waits until every process sshd started is gone (and reaped), so that its
 # CPU is counted; at most 60 s.
@@ -303,6 +314,8 @@ one() {
   sshd_quiet
   local s0 s1 peak=0
   s0=$(sshd_cpu)
+  local b0 b1
+  b0=$(busy_cpu)
   echo 0 >"$tmp/rss"
   /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" bash -c "$(declare -f run_tool); $(declare -p tmp pssh_bin ROLLOUT_BIN port); run_tool \"\$@\"" _ "$tool" "$n" "$p" "$cmd" \
     >"$tmp/out" 2>"$tmp/err" &
@@ -314,6 +327,7 @@ one() {
   sampler_pid=
   sshd_quiet
   s1=$(sshd_cpu)
+  b1=$(busy_cpu)
   local wall ucpu scpu maxrss ok fleet=
   read -r wall ucpu scpu maxrss < <(tail -1 "$tmp/time")
   peak=$(cat "$tmp/rss")
@@ -349,11 +363,12 @@ EOF
   fi
   local cpu
   cpu=$(echo "$ucpu + $scpu" | bc)
-  local sshd
+  local sshd other
   sshd=$(echo "$s1 - $s0" | bc)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$tool" "$r" "$wall" "$cpu" "$sshd" "$peak" "$status" "$fleet" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
-  printf '  %-13s round %d: wall %6.2fs  client cpu %6.2fs  sshd cpu %6.2fs  peak rss %7d KiB  %s%s  (load %s)\n' \
-    "$tool" "$r" "$wall" "$cpu" "$sshd" "$peak" "$status" "${fleet:+  fleet ${fleet}s}" "$(cut -d' ' -f1 /proc/loadavg)"
+  other=$(echo "$b1 - $b0 - $cpu - $sshd" | bc)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$tool" "$r" "$wall" "$cpu" "$sshd" "$peak" "$status" "$fleet" "$other" >>"$results"
+  printf '  %-13s round %d: wall %6.2fs  client cpu %6.2fs  sshd cpu %6.2fs  peak rss %7d KiB  %s%s  (rest of the machine %.2fs cpu)\n' \
+    "$tool" "$r" "$wall" "$cpu" "$sshd" "$peak" "$status" "${fleet:+  fleet ${fleet}s}" "$other"
 }
 
 # BED=1: set the bed up for NMAX hosts, say where it is, and wait (until
@@ -420,8 +435,8 @@ for w in work:
     n = {'small': 20, 'h100': 100, 'h500': 500, 'sleep100': 100}.get(w) or int(w[1:])
     print('### %s: %s' % (w, desc.get(w, "'hostname; echo ok', %d hosts" % n)))
     print()
-    print('| tool | runs | wall (median) | × rollout | client CPU | × rollout | client CPU / host | sshd CPU | sshd CPU / host | peak RSS | all hosts reached |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    print('| tool | runs | wall (median) | × rollout | client CPU | × rollout | client CPU / host | sshd CPU | sshd CPU / host | peak RSS | all hosts reached | rest of machine CPU |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |')
     stats = {}
     for tool in all_peers:
         rs = [r for r in rows if r[0] == w and r[1] == tool]
@@ -431,18 +446,21 @@ for w in work:
         stats[tool] = dict(runs=len(rs), wall=med([float(r[3]) for r in rs]), cpu=med([float(r[4]) for r in rs]),
                            sshd=med([float(r[5]) for r in rs]), rss=max(int(r[6]) for r in rs),
                            ok=all(r[7] == 'ok' for r in rs),
-                           fleet=med([float(r[8]) for r in rs if r[8]]))
+                           fleet=med([float(r[8]) for r in rs if r[8]]),
+                           other=med([float(r[9]) for r in rs]))
     ro = stats.get('rollout')
     for tool in all_peers:
+        if tool not in peers:
+            continue
         s = stats[tool]
         if s is None:
-            print('| %s | n/a | | | | | | | | | |' % tool)
+            print('| %s | n/a (not installed) | | | | | | | | | | |' % tool)
             continue
         rw = '%.2f' % (s['wall'] / ro['wall']) if ro else ''
         rc = '%.1f' % (s['cpu'] / ro['cpu']) if ro and ro['cpu'] > 0 else ''
-        print('| %s | %d | %.2f s | %s | %.2f s | %s | %.1f ms | %.2f s | %.0f ms | %.1f MiB | %s |' % (
+        print('| %s | %d | %.2f s | %s | %.2f s | %s | %.1f ms | %.2f s | %.1f ms | %.1f MiB | %s | %.2f s |' % (
             tool, s['runs'], s['wall'], rw, s['cpu'], rc, 1000 * s['cpu'] / n, s['sshd'], 1000 * s['sshd'] / n,
-            s['rss'] / 1024, 'yes' if s['ok'] else 'NO'))
+            s['rss'] / 1024, 'yes' if s['ok'] else 'NO', s['other']))
     if ro and ro['fleet'] is not None:
         p = {'small': 10, 'h100': 50, 'h500': 100, 'sleep100': 20}.get(w, 100)
         sleep = 1.0 if w.startswith('sleep') else 0.0
@@ -454,7 +472,7 @@ for w in work:
         print('rollout fleet phase (%d hosts, from the journal): %.2f s; ideal %.2f s, sshd floor %.2f s (its sshd CPU × %d/%d ÷ %d cores); %.2f× max(ideal, floor)' % (
             fleet_hosts, ro['fleet'], ideal, floor, fleet_hosts, n, cores, ro['fleet'] / bound if bound else float('nan')))
     print()
-print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree.)')
+print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree. rest of machine CPU: what other processes used meanwhile; more than a few tenths of a second means the run was disturbed.)')
 EOF
 if [ "$fail" != 0 ]; then
   echo "peers: some runs did not reach every host (see above)" >&2
