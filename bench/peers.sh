@@ -472,7 +472,7 @@ for w in work:
         print('rollout fleet phase (%d hosts, from the journal): %.2f s; ideal %.2f s, sshd floor %.2f s (its sshd CPU × %d/%d ÷ %d cores); %.2f× max(ideal, floor)' % (
             fleet_hosts, ro['fleet'], ideal, floor, fleet_hosts, n, cores, ro['fleet'] / bound if bound else float('nan')))
     print()
-print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree. rest of machine CPU: what other processes used meanwhile; more than a few tenths of a second means the run was disturbed.)')
+print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree. rest of machine CPU: what other processes used meanwhile, this script's RSS sampler included (a few hundredths of a second per second of run); much more means the run was disturbed.)')
 EOF
 if [ "$fail" != 0 ]; then
   echo "peers: some runs did not reach every host (see above)" >&2
