@@ -2,6 +2,7 @@ package tui
 
 import (
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // keyContext is what has the keys: a pane, the filter, or a panel.
@@ -111,4 +112,24 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Proceed, k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback},
 		{k.Open, k.Focus, k.Filter, k.Back, k.Summary, k.Help, k.Quit, k.Leave},
 	}
+}
+
+// moveKey reads a movement key shared by the table and the output pane: a
+// relative step (a line, or page lines), or a jump to the top or the bottom.
+func moveKey(msg tea.KeyMsg, k *keyMap, page int) (step int, top, bottom bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, false, false
+	case key.Matches(msg, k.Down):
+		return 1, false, false
+	case key.Matches(msg, k.PageUp):
+		return -page, false, false
+	case key.Matches(msg, k.PageDown):
+		return page, false, false
+	case key.Matches(msg, k.Top):
+		return 0, true, false
+	case key.Matches(msg, k.Bottom):
+		return 0, false, true
+	}
+	return 0, false, false
 }

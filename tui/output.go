@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -73,19 +72,13 @@ func (p *outputPane) update(msg tea.Msg, k *keyMap) {
 	page := max(1, p.bodyHeight()-1)
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, k.Up):
-			p.scroll(-1)
-		case key.Matches(msg, k.Down):
-			p.scroll(1)
-		case key.Matches(msg, k.PageUp):
-			p.scroll(-page)
-		case key.Matches(msg, k.PageDown):
-			p.scroll(page)
-		case key.Matches(msg, k.Top):
+		switch step, top, bottom := moveKey(msg, k, page); {
+		case top:
 			p.toTop()
-		case key.Matches(msg, k.Bottom):
+		case bottom:
 			p.toBottom()
+		case step != 0:
+			p.scroll(step)
 		}
 	case tea.MouseMsg:
 		switch msg.Button {

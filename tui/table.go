@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -218,19 +217,13 @@ func (t *hostTable) update(msg tea.Msg, k *keyMap) {
 	page := max(1, t.visibleRows()-1)
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, k.Up):
-			t.move(-1)
-		case key.Matches(msg, k.Down):
-			t.move(1)
-		case key.Matches(msg, k.PageUp):
-			t.move(-page)
-		case key.Matches(msg, k.PageDown):
-			t.move(page)
-		case key.Matches(msg, k.Top):
+		switch step, top, bottom := moveKey(msg, k, page); {
+		case top:
 			t.moveTo(0)
-		case key.Matches(msg, k.Bottom):
+		case bottom:
 			t.moveTo(len(t.rows) - 1)
+		case step != 0:
+			t.move(step)
 		}
 	case tea.MouseMsg:
 		switch {
