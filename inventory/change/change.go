@@ -53,6 +53,25 @@ type Change struct {
 	Timeouts Timeouts `json:"timeouts"`
 	// Env is set for every command, in file order.
 	Env []EnvVar `json:"env,omitempty"`
+	// Preflight checks run on every host of the plan before the test phase
+	// touches anything; a host that fails one is shown at the preflight gate,
+	// where the engineer excludes it or stops.
+	Preflight []Check `json:"preflight,omitempty"`
+	// Fingerprint commands describe a host's configuration (OS release,
+	// package versions, a config checksum). Preflight runs them on the test
+	// hosts and on production and shows where they differ.
+	Fingerprint []Named `json:"fingerprint,omitempty"`
+	// Capture commands run on each host just before apply; their output is
+	// journaled and given to that host's rollback as {{.Captured.NAME}}.
+	Capture []Named `json:"capture,omitempty"`
+	// Lock is the lock directory taken on every host in preflight.
+	Lock Lock `json:"lock,omitzero"`
+	// On are local commands run when the rollout reaches a gate, fails,
+	// finishes or is rolled back, with the event as JSON on stdin.
+	On Hooks `json:"on,omitzero"`
+	// Groups maps roles (test, standby, primary, canary, fleet) to the
+	// groups of an Ansible inventory, for reading hosts from one.
+	Groups map[string][]string `json:"groups,omitempty"`
 	// Digest identifies the change's meaning: sha256 of its canonical form.
 	Digest string `json:"-"`
 }
@@ -68,13 +87,111 @@ type Step struct {
 	Pos     diag.Pos      `json:"-"`
 }
 
-// Check is a verify command with its retry policy. It passes when the
-// command exits 0 within Timeout, on the first try or any of Retries more.
+// Check is a verify check with its retry policy. It passes when it
+// succeeds within Timeout, on the first try or any of Retries more. Exactly
+// one of Run (a command on the host, exit 0 passes), HTTP, TCP and Prometheus
+// is set.
 type Check struct {
 	Step
-	Retries  int           `json:"retries"`
-	Interval time.Duration `json:"interval"`
+	// Name labels the check at gates; empty means it is shown by number and kind.
+	Name       string           `json:"name,omitempty"`
+	HTTP       *HTTPCheck       `json:"http,omitempty"`
+	TCP        *TCPCheck        `json:"tcp,omitempty"`
+	Prometheus *PrometheusCheck `json:"prometheus,omitempty"`
+	Retries    int              `json:"retries"`
+	Interval   time.Duration    `json:"interval"`
 }
+
+// Kind names what the check does: "command", "http", "tcp" or "prometheus".
+func (c *Check) Kind() string {
+	switch {
+	case c.HTTP != nil:
+		return "http"
+	case c.TCP != nil:
+		return "tcp"
+	case c.Prometheus != nil:
+		return "prometheus"
+	}
+	return "command"
+}
+
+// Where a network check dials from.
+const (
+	// FromConsole dials from the machine running rollout (the default).
+	FromConsole = "console"
+	// FromHost dials from the host, through its SSH connection, so that a
+	// port listening only on the host's loopback can be checked.
+	FromHost = "host"
+)
+
+// HTTPCheck passes when a GET of URL answers Status (any 2xx when zero) and,
+// if BodyContains is set, a body containing it.
+type HTTPCheck struct {
+	// URL may use host placeholders; they are substituted unquoted.
+	URL          *shell.Template `json:"url"`
+	Status       int             `json:"status,omitempty"`
+	BodyContains string          `json:"body_contains,omitempty"`
+	Timeout      time.Duration   `json:"timeout,omitempty"`
+	From         string          `json:"from,omitempty"`
+}
+
+// TCPCheck passes when a TCP connection to Address (host:port) opens.
+type TCPCheck struct {
+	Address *shell.Template `json:"address"`
+	Timeout time.Duration   `json:"timeout,omitempty"`
+	From    string          `json:"from,omitempty"`
+}
+
+// PrometheusCheck passes when the instant Query, asked of the Prometheus
+// server at URL, returns at least one sample and every sample is at most Max
+// (and at least Min when set).
+type PrometheusCheck struct {
+	URL     *shell.Template `json:"url"`
+	Query   *shell.Template `json:"query"`
+	Max     *float64        `json:"max,omitempty"`
+	Min     *float64        `json:"min,omitempty"`
+	Timeout time.Duration   `json:"timeout,omitempty"`
+	From    string          `json:"from,omitempty"`
+}
+
+// Named is a command whose output is kept under a name: a fingerprint or a
+// captured value.
+type Named struct {
+	Name string `json:"name"`
+	Step
+}
+
+// Lock is the lock directory taken on every host the rollout touches.
+type Lock struct {
+	// Disabled is true for lock: false.
+	Disabled bool `json:"disabled,omitempty"`
+	// Path is the lock directory on each host; relative paths are under the
+	// login directory. DefaultLockPath when the change is silent.
+	Path string `json:"path,omitempty"`
+}
+
+// DefaultLockPath is the lock directory used when the change names none;
+// {{.Service}} is replaced by the service's name.
+const DefaultLockPath = ".rollout/locks/{{.Service}}"
+
+// Hooks are local commands run on rollout events. Each gets the event as one
+// JSON object on stdin; its failure is shown but never stops the rollout.
+type Hooks struct {
+	Gate       *Hook `json:"gate,omitempty"`
+	Failed     *Hook `json:"failed,omitempty"`
+	Finished   *Hook `json:"finished,omitempty"`
+	RolledBack *Hook `json:"rolled_back,omitempty"`
+}
+
+// Hook is one local command, run with sh -c.
+type Hook struct {
+	Run     string        `json:"run"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	Pos     diag.Pos      `json:"-"`
+}
+
+// DefaultHookTimeout bounds a hook when the change gives no timeout.
+const DefaultHookTimeout = 30 * time.Second
 
 // Swap promotes the standby and demotes the primary.
 type Swap struct {
