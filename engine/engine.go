@@ -78,10 +78,10 @@ type Engine struct {
 
 // request is a command sent to the engine loop.
 type request struct {
-	kind     reqKind
-	gate     int
-	decision Decision
-	reply    chan error
+	kind   reqKind
+	gate   int
+	answer Answer
+	reply  chan error
 }
 
 type reqKind int
@@ -92,6 +92,7 @@ const (
 	reqUnpause
 	reqAbort
 	reqRollback
+	reqFinishNow
 )
 
 // New prepares a rollout of plan and creates its journal. Nothing connects
@@ -255,7 +256,30 @@ func (e *Engine) Snapshot() *State {
 // open fails with ErrStaleGate, so a key pressed for one gate can never
 // answer the next.
 func (e *Engine) Decide(gate int, d Decision) error {
-	return e.send(request{kind: reqDecide, gate: gate, decision: d})
+	return e.Answer(gate, Answer{Decision: d})
+}
+
+// Answer answers the named gate with a decision and its details: the host
+// to exclude or retry, the new batch size, the engineer's reason. Exclude,
+// RetryHost and Resize leave the rollout at a gate, opened again (with a new
+// number) to show their effect.
+func (e *Engine) Answer(gate int, a Answer) error {
+	return e.send(request{kind: reqDecide, gate: gate, answer: a})
+}
+
+// FinishNow takes the emergency path at any moment after the test phase
+// passed: the rest of the fleet in one batch with no more soak and no more
+// batch gates, each host still verified and the failure budget still kept.
+// The reason is required and journaled.
+func (e *Engine) FinishNow(reason string) error {
+	return e.send(request{kind: reqFinishNow, answer: Answer{Decision: FinishNow, Reason: reason}})
+}
+
+// FastRollback cancels hosts in flight and rolls back every changed host at
+// the fleet's parallelism, verifying each once without retries or waits.
+// The reason is required and journaled.
+func (e *Engine) FastRollback(reason string) error {
+	return e.send(request{kind: reqRollback, answer: Answer{Decision: FastRollback, Reason: reason}})
 }
 
 // Pause stops new hosts from starting; hosts in flight finish.
@@ -342,5 +366,7 @@ func (s *State) clone() *State {
 		c.Passed[k] = v
 	}
 	c.Notes = append([]string(nil), s.Notes...)
+	c.Audit = append([]AuditEntry(nil), s.Audit...)
+	c.Phases = append([]PhaseLayout(nil), s.Phases...)
 	return &c
 }

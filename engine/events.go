@@ -79,6 +79,9 @@ const (
 	GateBatch  GateKind = "batch"  // a fleet batch passed; the next batch is bigger
 	GateFailed GateKind = "failed" // a phase went over its failure budget
 	GateResume GateKind = "resume" // a resumed rollout: the state as the journal left it
+	// GatePreflight replaces GateStart when preflight ran: every host was
+	// reached (or not), checked, fingerprinted and locked; nothing changed yet.
+	GatePreflight GateKind = "preflight"
 )
 
 // Decision is an answer to a gate.
@@ -90,7 +93,40 @@ const (
 	Retry    Decision = "retry"
 	Rollback Decision = "rollback"
 	Abort    Decision = "abort"
+
+	// Resize sets the size of the next fleet batch (Answer.Size); the gate
+	// opens again with the new layout.
+	Resize Decision = "resize"
+	// Exclude takes one host (Answer.Host) out of the rollout, with a
+	// reason; the gate opens again without it.
+	Exclude Decision = "exclude"
+	// RetryHost runs one failed host (Answer.Host) again; the gate opens
+	// again with its new result.
+	RetryHost Decision = "retry_host"
+	// FinishNow is the emergency path: every remaining fleet host in one
+	// batch, no more soak and no more batch gates, verify still run and the
+	// failure budget still kept. It needs a typed reason.
+	FinishNow Decision = "finish_now"
+	// FastRollback is the emergency rollback: every changed host at once at
+	// the fleet's parallelism, each rollback verified once without retries
+	// or waits. It needs a typed reason.
+	FastRollback Decision = "fast_rollback"
 )
+
+// NeedsReason reports whether the decision must carry a typed reason.
+func (d Decision) NeedsReason() bool {
+	return d == Exclude || d == FinishNow || d == FastRollback
+}
+
+// Answer is a decision at a gate with what it needs: the host for Exclude and
+// RetryHost, the size for Resize, and the engineer's reason (journaled with
+// the decision; required where Decision.NeedsReason).
+type Answer struct {
+	Decision Decision `json:"decision"`
+	Host     string   `json:"host,omitempty"`
+	Size     int      `json:"size,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+}
 
 // HostSummary is one host's result shown at a gate.
 type HostSummary struct {
@@ -196,6 +232,118 @@ type GateReached struct {
 	Failed  int           `json:"failed"`
 	Slowest []HostSummary `json:"slowest,omitempty"`
 	Failing []HostSummary `json:"failing,omitempty"`
+	// Checks tallies each verify check over the hosts just done.
+	Checks []CheckTally `json:"checks,omitempty"`
+	// Preflight is the preflight's account, at a GatePreflight.
+	Preflight *PreflightReport `json:"preflight,omitempty"`
+	// Emergency is true when finish-now or a fast rollback is possible here.
+	Emergency bool `json:"emergency,omitempty"`
+}
+
+// CheckTally is how one verify check fared over a step's hosts. A host that
+// failed at check k passed the checks before it and never ran those after.
+type CheckTally struct {
+	Check  int    `json:"check"` // 1-based, in the change's order
+	Name   string `json:"name"`  // the check's name, or its kind and command
+	Passed int    `json:"passed"`
+	Failed int    `json:"failed"`
+}
+
+// PreflightReport is what preflight found, shown at the first gate.
+type PreflightReport struct {
+	Checked int `json:"checked"`
+	OK      int `json:"ok"`
+	// Unreachable hosts could not be connected to (or their host key did
+	// not verify); Failing hosts failed a preflight check; Locked hosts hold
+	// another rollout's lock. Proceeding excludes all of them.
+	Unreachable []HostSummary `json:"unreachable,omitempty"`
+	Failing     []HostSummary `json:"failing,omitempty"`
+	Locked      []HostSummary `json:"locked,omitempty"`
+	// Blocking says why proceeding is not offered (a test host, the standby
+	// or the primary cannot be reached); empty when it is.
+	Blocking string `json:"blocking,omitempty"`
+	// Fingerprints compares the test hosts with production, one row per
+	// fingerprint command.
+	Fingerprints []FingerprintRow `json:"fingerprints,omitempty"`
+	// Drift is true when a test host's fingerprint differs from production's:
+	// proceeding acknowledges it, and --yes never does.
+	Drift bool `json:"drift,omitempty"`
+}
+
+// FingerprintRow sets the test hosts' values of one fingerprint beside
+// production's, grouped by identical value.
+type FingerprintRow struct {
+	Name       string       `json:"name"`
+	Test       []ValueGroup `json:"test"`
+	Production []ValueGroup `json:"production"`
+	// Differs is true when some test host has a value no production host
+	// has, or production itself is not uniform.
+	Differs bool `json:"differs,omitempty"`
+}
+
+// ValueGroup is hosts that gave the same value, most common first.
+type ValueGroup struct {
+	Value string   `json:"value"`
+	Count int      `json:"count"`
+	Hosts []string `json:"hosts,omitempty"` // at most a few, for display
+}
+
+// PreflightHost is one host's preflight result.
+type PreflightHost struct {
+	Host string `json:"host"`
+	// OK is true when the host was reached, passed every preflight check and
+	// its lock was taken.
+	OK bool `json:"ok"`
+	// Problem is "unreachable", "failed" or "locked" when not OK.
+	Problem string `json:"problem,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Fingerprint holds the output of each fingerprint command, by name.
+	Fingerprint map[string]string `json:"fingerprint,omitempty"`
+}
+
+// HostExcluded: a host was taken out of the rollout; it is skipped from now on.
+type HostExcluded struct {
+	Host   string `json:"host"`
+	User   string `json:"user,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// HostCaptured: the capture commands' output on a host, taken just before
+// apply, for that host's rollback ({{.Captured.NAME}}).
+type HostCaptured struct {
+	Host   string            `json:"host"`
+	Values map[string]string `json:"values"`
+}
+
+// BatchesChanged: a phase's batches were laid out anew (a resized batch,
+// finish-now). Steps already passed keep their numbers.
+type BatchesChanged struct {
+	Phase   Phase      `json:"phase"`
+	Batches [][]string `json:"batches"`
+	User    string     `json:"user,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+}
+
+// EmergencyStarted: finish-now or a fast rollback was asked for.
+type EmergencyStarted struct {
+	Decision Decision `json:"decision"`
+	User     string   `json:"user,omitempty"`
+	Reason   string   `json:"reason"`
+}
+
+// LockChanged: the remote lock was taken on, or released from, hosts.
+type LockChanged struct {
+	Path     string   `json:"path"`
+	Taken    bool     `json:"taken"`
+	Hosts    int      `json:"hosts"`
+	Failures []string `json:"failures,omitempty"` // "host: error" where it could not be released
+}
+
+// HookRan: a local hook command ran; its failure is shown, never acted on.
+type HookRan struct {
+	On       string        `json:"on"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration"`
 }
 
 // GateAnswered: a decision was taken at a gate.
@@ -204,11 +352,15 @@ type GateAnswered struct {
 	Decision Decision `json:"decision"`
 	User     string   `json:"user,omitempty"`
 	Auto     bool     `json:"auto,omitempty"` // --yes answered it
+	Host     string   `json:"host,omitempty"`
+	Size     int      `json:"size,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
 }
 
 // Paused: no new host will start until resumed.
 type Paused struct {
-	User string `json:"user,omitempty"`
+	User   string `json:"user,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Unpaused: hosts start again.
@@ -218,7 +370,8 @@ type Unpaused struct {
 
 // AbortRequested: in-flight hosts are being cancelled; nothing new starts.
 type AbortRequested struct {
-	User string `json:"user,omitempty"`
+	User   string `json:"user,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // RollbackStarted: the rollback of every host that reached applying begins.
@@ -227,6 +380,9 @@ type RollbackStarted struct {
 	// Hosts in the order they are rolled back.
 	Hosts    []string `json:"hosts"`
 	SwapBack bool     `json:"swap_back,omitempty"`
+	// Fast is true for the emergency rollback: no verify retries or waits.
+	Fast   bool   `json:"fast,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // SoakStarted: canaries passed and are being watched.
@@ -248,22 +404,29 @@ type RolloutFinished struct {
 }
 
 // Type names, as written in the journal.
-func (RolloutStarted) Type() string  { return "rollout_started" }
-func (PhaseStarted) Type() string    { return "phase_started" }
-func (PhaseFinished) Type() string   { return "phase_finished" }
-func (HostChanged) Type() string     { return "host" }
-func (HostOutput) Type() string      { return "output" }
-func (CheckFailed) Type() string     { return "check_failed" }
-func (SwapChanged) Type() string     { return "swap" }
-func (GateReached) Type() string     { return "gate" }
-func (GateAnswered) Type() string    { return "decision" }
-func (Paused) Type() string          { return "paused" }
-func (Unpaused) Type() string        { return "unpaused" }
-func (AbortRequested) Type() string  { return "abort" }
-func (RollbackStarted) Type() string { return "rollback_started" }
-func (SoakStarted) Type() string     { return "soak_started" }
-func (Note) Type() string            { return "note" }
-func (RolloutFinished) Type() string { return "rollout_finished" }
+func (RolloutStarted) Type() string   { return "rollout_started" }
+func (PhaseStarted) Type() string     { return "phase_started" }
+func (PhaseFinished) Type() string    { return "phase_finished" }
+func (HostChanged) Type() string      { return "host" }
+func (HostOutput) Type() string       { return "output" }
+func (CheckFailed) Type() string      { return "check_failed" }
+func (SwapChanged) Type() string      { return "swap" }
+func (GateReached) Type() string      { return "gate" }
+func (GateAnswered) Type() string     { return "decision" }
+func (Paused) Type() string           { return "paused" }
+func (Unpaused) Type() string         { return "unpaused" }
+func (AbortRequested) Type() string   { return "abort" }
+func (RollbackStarted) Type() string  { return "rollback_started" }
+func (SoakStarted) Type() string      { return "soak_started" }
+func (Note) Type() string             { return "note" }
+func (RolloutFinished) Type() string  { return "rollout_finished" }
+func (PreflightHost) Type() string    { return "preflight_host" }
+func (HostExcluded) Type() string     { return "excluded" }
+func (HostCaptured) Type() string     { return "captured" }
+func (BatchesChanged) Type() string   { return "batches" }
+func (EmergencyStarted) Type() string { return "emergency" }
+func (LockChanged) Type() string      { return "lock" }
+func (HookRan) Type() string          { return "hook" }
 
 // newEvent returns a zero event of the named type, for decoding.
 func newEvent(typ string) (Event, bool) {
@@ -300,6 +463,20 @@ func newEvent(typ string) (Event, bool) {
 		return &Note{}, true
 	case "rollout_finished":
 		return &RolloutFinished{}, true
+	case "preflight_host":
+		return &PreflightHost{}, true
+	case "excluded":
+		return &HostExcluded{}, true
+	case "captured":
+		return &HostCaptured{}, true
+	case "batches":
+		return &BatchesChanged{}, true
+	case "emergency":
+		return &EmergencyStarted{}, true
+	case "lock":
+		return &LockChanged{}, true
+	case "hook":
+		return &HookRan{}, true
 	}
 	return nil, false
 }
@@ -338,6 +515,20 @@ func deref(e Event) Event {
 	case *Note:
 		return *v
 	case *RolloutFinished:
+		return *v
+	case *PreflightHost:
+		return *v
+	case *HostExcluded:
+		return *v
+	case *HostCaptured:
+		return *v
+	case *BatchesChanged:
+		return *v
+	case *EmergencyStarted:
+		return *v
+	case *LockChanged:
+		return *v
+	case *HookRan:
 		return *v
 	}
 	return e

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -20,6 +21,18 @@ type HostStatus struct {
 	Finished   time.Time `json:"finished,omitempty"`
 	// LastLine is the last line of output seen from the host.
 	LastLine string `json:"last_line,omitempty"`
+	// FailedCheck is the 1-based verify check that failed last, 0 when none.
+	FailedCheck int `json:"failed_check,omitempty"`
+	// Preflight is "" until preflight ran; then "ok", "unreachable",
+	// "failed" or "locked", with the error in PreflightError.
+	Preflight      string `json:"preflight,omitempty"`
+	PreflightError string `json:"preflight_error,omitempty"`
+	// Fingerprint is the host's fingerprint from preflight, by name.
+	Fingerprint map[string]string `json:"fingerprint,omitempty"`
+	// Captured is what the capture commands printed before apply, by name.
+	Captured map[string]string `json:"captured,omitempty"`
+	// Excluded is the reason the host was taken out of the rollout.
+	Excluded string `json:"excluded,omitempty"`
 }
 
 // Duration is how long the host's last run took, or has taken until now.
@@ -81,6 +94,22 @@ type State struct {
 	Finished    time.Time
 	LastSeq     int64
 	Notes       []string
+	// Audit is every decision taken, by whom, when and why, in order.
+	Audit []AuditEntry
+	// Emergency is the emergency path taken (finish-now, fast rollback), if any.
+	Emergency *EmergencyStarted
+	// Lock is the remote lock's path while it is held, "" otherwise.
+	Lock string
+}
+
+// AuditEntry is one decision in the rollout's audit trail.
+type AuditEntry struct {
+	Time time.Time `json:"time"`
+	User string    `json:"user,omitempty"`
+	// What says what was decided, e.g. "proceed at gate 3 (batch before fleet 2/4)".
+	What   string `json:"what"`
+	Reason string `json:"reason,omitempty"`
+	Auto   bool   `json:"auto,omitempty"`
 }
 
 // NewState returns an empty state, ready to fold records into.
@@ -121,22 +150,89 @@ func (s *State) Apply(r Record) {
 	case GateReached:
 		g := e
 		s.Gate = &g
+	case CheckFailed:
+		if h := s.host(e.Host); h != nil {
+			h.FailedCheck = e.Check
+		}
 	case GateAnswered:
+		s.audit(r, e.User, describeAnswer(e, s.Gate), e.Reason, e.Auto)
 		s.Gate = nil
 	case Paused:
 		s.Paused = true
+		s.audit(r, e.User, "pause", e.Reason, false)
 	case Unpaused:
 		s.Paused = false
+		s.audit(r, e.User, "resume from pause", "", false)
 	case AbortRequested:
 		s.Aborting = true
+		s.audit(r, e.User, "abort", e.Reason, false)
 	case RollbackStarted:
 		rb := e
 		s.RollingBack, s.Rollback, s.Gate, s.Paused = true, &rb, nil, false
+		what := "rollback started"
+		if e.Fast {
+			what = "fast rollback started"
+		}
+		s.audit(r, e.User, fmt.Sprintf("%s (%d hosts)", what, len(e.Hosts)), e.Reason, false)
+	case PreflightHost:
+		if h := s.host(e.Host); h != nil {
+			h.Preflight, h.PreflightError, h.Fingerprint = "ok", e.Error, e.Fingerprint
+			if !e.OK {
+				h.Preflight = e.Problem
+			}
+		}
+	case HostExcluded:
+		if h := s.host(e.Host); h != nil {
+			h.State, h.Excluded, h.Finished = StateSkipped, e.Reason, r.Time
+		}
+		s.audit(r, e.User, "exclude "+e.Host, e.Reason, false)
+	case HostCaptured:
+		if h := s.host(e.Host); h != nil {
+			h.Captured = e.Values
+		}
+	case BatchesChanged:
+		for i := range s.Phases {
+			if s.Phases[i].Phase == e.Phase {
+				s.Phases[i].Batches = e.Batches
+			}
+		}
+	case EmergencyStarted:
+		em := e
+		s.Emergency = &em
+		s.audit(r, e.User, string(e.Decision), e.Reason, false)
+	case LockChanged:
+		s.Lock = ""
+		if e.Taken {
+			s.Lock = e.Path
+		}
 	case Note:
 		s.Notes = append(s.Notes, e.Msg)
 	case RolloutFinished:
 		s.Outcome, s.Error, s.Finished, s.Gate = e.Outcome, e.Error, r.Time, nil
 	}
+}
+
+func (s *State) audit(r Record, user, what, reason string, auto bool) {
+	s.Audit = append(s.Audit, AuditEntry{Time: r.Time, User: user, What: what, Reason: reason, Auto: auto})
+}
+
+// describeAnswer says what a gate answer decided, naming the gate it answered.
+func describeAnswer(e GateAnswered, g *GateReached) string {
+	what := string(e.Decision)
+	switch e.Decision {
+	case Exclude, RetryHost:
+		what += " " + e.Host
+	case Resize:
+		what += fmt.Sprintf(" next batch to %d hosts", e.Size)
+	}
+	if g != nil && g.Gate == e.Gate {
+		where := string(g.Phase)
+		if g.Batch > 0 && g.Phase == PhaseFleet {
+			where = fmt.Sprintf("fleet batch %d", g.Batch)
+		}
+		return fmt.Sprintf("%s at the %s gate before %s", what, g.Kind, where)
+	}
+	return fmt.Sprintf("%s at gate %d", what, e.Gate)
 }
 
 func (s *State) applyStarted(e RolloutStarted, t time.Time) {
@@ -180,6 +276,9 @@ func (s *State) applyHost(e HostChanged, r Record) {
 	h.State, h.Phase, h.Error, h.Kind = e.State, e.Phase, e.Error, e.Kind
 	if e.Attempt > 0 {
 		h.Attempt = e.Attempt
+	}
+	if e.State == StateConnecting || e.State == StateRollingBack {
+		h.FailedCheck = 0
 	}
 	if e.State == StateApplying && !h.Applied {
 		h.Applied, h.AppliedSeq = true, r.Seq

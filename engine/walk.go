@@ -303,10 +303,10 @@ func (e *Engine) gate(ctx context.Context, g GateReached) (Decision, stopReason)
 				switch {
 				case req.gate != g.Gate:
 					req.reply <- fmt.Errorf("%w: gate %d is open, not gate %d", ErrStaleGate, g.Gate, req.gate)
-				case !slices.Contains(g.Options, req.decision):
-					req.reply <- fmt.Errorf("%w: %s is not offered at this gate", ErrNotAllowed, req.decision)
+				case !slices.Contains(g.Options, req.answer.Decision):
+					req.reply <- fmt.Errorf("%w: %s is not offered at this gate", ErrNotAllowed, req.answer.Decision)
 				default:
-					d, stop := answer(req.decision)
+					d, stop := answer(req.answer.Decision)
 					req.reply <- e.journalErr()
 					return d, stop
 				}
