@@ -505,6 +505,27 @@ env:
   TOKEN: {from_env: DEPLOY_TOKEN, secret: true}
 `
 
+// TestDigestPinned pins the digests of changes written before the file
+// grew keys: a rollout journaled under one of them must still resume after
+// an upgrade, since resume refuses a change whose digest differs. If this
+// fails, the canonical form of an existing change moved; fix that, never the
+// pinned values.
+func TestDigestPinned(t *testing.T) {
+	c, err := Load("../../examples/change.yaml", Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, got, want string }{
+		{"examples/change.yaml", c.Digest, "bc8a5cc6e8f1088472a61d1cb07e9b105aba73571d1747c000b8f0926f3e0d26"},
+		{"digestBase", digestOf(t, digestBase, noEnv), "eaa616b0a5370e24889708057503e565dd447e8346d0a5357249599cf0cf20a9"},
+		{"base", digestOf(t, base, noEnv), "8b8f8a7ae1ec31774e900b02f4a8fe85ee62ad82ed628eb028d05583504023e0"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: digest %s, pinned %s", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
 // TestDigestIgnoresFormatting checks that the digest is of what the change
 // does: reindenting, reordering keys, flow or block style, quoting, comments,
 // spelling a default out or a duration another way do not change it.
