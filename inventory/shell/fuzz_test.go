@@ -44,6 +44,7 @@ func FuzzParseRender(f *testing.F) {
 	f.Add("{{.Host | printf}} }} {{", "'", "'", "it's")
 	f.Add("a }} {{.Host}}", "\"", "\"", "$(id)")
 	f.Add("{{ .Host }}{{.Service}}{{.X.Y}}", "x", "y", "\n")
+	f.Add("rollback {{.Captured.version}} {{.Captured}} {{.Captured.a.b-c}}", "http://", ":8080/", "10.0.0.5")
 	f.Fuzz(func(t *testing.T, text, before, after, value string) {
 		q := Quote(value)
 		if got, ok := unquote(q); !ok || got != value {
@@ -67,6 +68,11 @@ func FuzzParseRender(f *testing.F) {
 		}
 		if out != before+q+after {
 			t.Fatalf("Render = %q, want %q", out, before+q+after)
+		}
+		// Expand inserts the value as it is, and nothing else.
+		out, err = tmpl.Expand(func(name string) (string, bool) { return value, name == "Host" })
+		if err != nil || out != before+value+after {
+			t.Fatalf("Expand = %q, %v; want %q", out, err, before+value+after)
 		}
 
 		// Any text: parsed or refused with an offset into it.
@@ -97,6 +103,15 @@ func FuzzParseRender(f *testing.F) {
 		}
 		if _, err := tmpl.Render(func(string) (string, bool) { return "", false }); err == nil {
 			t.Fatal("Render with no values did not fail")
+		}
+		if _, err := tmpl.Expand(func(string) (string, bool) { return "", false }); err == nil {
+			t.Fatal("Expand with no values did not fail")
+		}
+		// With the fields' own names as values, Expand gives back a string
+		// holding no more placeholders than the text had braces.
+		out, err = tmpl.Expand(func(name string) (string, bool) { return name, true })
+		if err != nil || len(out) > len(text) {
+			t.Fatalf("Expand with names = %q, %v: longer than %q", out, err, text)
 		}
 	})
 }

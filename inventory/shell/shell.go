@@ -6,6 +6,9 @@
 // only thing a placeholder can do is insert one value, always single-quoted,
 // so no value — whatever quotes, $(), backticks or newlines it holds — can run
 // as a command.
+//
+// The same placeholders appear in strings no shell reads (a check's URL, a
+// host:port, a PromQL query); Expand fills those in verbatim.
 package shell
 
 import (
@@ -93,7 +96,9 @@ func shorten(s string) string {
 	return s
 }
 
-// Fields lists the placeholders in the order they appear.
+// Fields lists the placeholders in the order they appear, each as written
+// after its dot: {{.Host}} is "Host", and a dotted placeholder is one name,
+// so {{.Captured.version}} is "Captured.version".
 func (t *Template) Fields() []string {
 	var out []string
 	for _, p := range t.parts {
@@ -110,6 +115,21 @@ func (t *Template) String() string { return t.text }
 // Render substitutes every placeholder with its value from lookup, quoted.
 // A placeholder lookup does not know is an error naming it.
 func (t *Template) Render(lookup func(name string) (string, bool)) (string, error) {
+	return t.fill(lookup, Quote)
+}
+
+// Expand substitutes every placeholder with its value from lookup verbatim:
+// nothing is quoted. It is for strings that no shell reads — a URL, a
+// host:port address, a PromQL query — where quotes would be part of the
+// value. Never pass its result to a shell: a command is built with Render,
+// which quotes every value. A placeholder lookup does not know is an error
+// naming it.
+func (t *Template) Expand(lookup func(name string) (string, bool)) (string, error) {
+	return t.fill(lookup, func(v string) string { return v })
+}
+
+// fill writes the template with each placeholder's value passed through put.
+func (t *Template) fill(lookup func(name string) (string, bool), put func(string) string) (string, error) {
 	var b strings.Builder
 	b.Grow(len(t.text) + 16)
 	for _, p := range t.parts {
@@ -121,7 +141,7 @@ func (t *Template) Render(lookup func(name string) (string, bool)) (string, erro
 		if !ok {
 			return "", fmt.Errorf("{{.%s}} has no value here", p.field)
 		}
-		b.WriteString(Quote(v))
+		b.WriteString(put(v))
 	}
 	return b.String(), nil
 }

@@ -114,6 +114,13 @@ func TestParse(t *testing.T) {
 		{"a{{.Host}}{{.Service}}b", []string{"Host", "Service"}},
 		{"awk '{print $1}' /etc/hosts; echo ${HOME} {a,b}", nil},
 		{"echo {{.Host}}}", []string{"Host"}},
+		// A dotted placeholder is one name, dots and all: the change parser
+		// reads "Captured.NAME" as the capture NAME, and refuses any other.
+		{"echo {{.Captured.version}}", []string{"Captured.version"}},
+		{"{{ .Captured.v_2 }} {{.Captured._x}} {{.Captured.9}}", []string{"Captured.v_2", "Captured._x", "Captured.9"}},
+		{"{{.Captured}}", []string{"Captured"}},
+		{"{{.Captured.a.b-c}}", []string{"Captured.a.b-c"}},
+		{"{{.Host.Name}}", []string{"Host.Name"}},
 	}
 	for _, tt := range tests {
 		tmpl, err := Parse(tt.text)
@@ -154,6 +161,10 @@ func TestParseRejects(t *testing.T) {
 		{"{{.Host -}}", 0, notPlaceholder("{{.Host -}}")},
 		{"{{/* comment */}}", 0, notPlaceholder("{{/* comment */}}")},
 		{"{{.1st}}", 0, notPlaceholder("{{.1st}}")},
+		{"{{.Captured.}}", 0, notPlaceholder("{{.Captured.}}")},
+		{"{{.Captured..x}}", 0, notPlaceholder("{{.Captured..x}}")},
+		{"{{.Captured.-x}}", 0, notPlaceholder("{{.Captured.-x}}")},
+		{"{{._x}}", 0, notPlaceholder("{{._x}}")},
 		{"{{{.Host}}", 0, notPlaceholder("{{{.Host}}")},
 		{"ok {{.Host}} then {{.Host", 18, notPlaceholder("{{.Host")},
 		{"echo {{ .Host }} {{ if .Host }}x{{ end }}", 17, notPlaceholder("{{ if .Host }}")},
@@ -231,5 +242,51 @@ func TestRenderThroughShell(t *testing.T) {
 		if want := "0|" + v + "|x" + v + "y|"; string(out) != want {
 			t.Errorf("value %q: sh printed %q, want %q", v, out, want)
 		}
+	}
+}
+
+// TestExpand checks that Expand inserts values as they are, quotes and all,
+// for the strings no shell reads, and refuses a placeholder it has no value for.
+func TestExpand(t *testing.T) {
+	tmpl, err := Parse("http://{{.Address}}:8080/health?host={{ .Host }}&v={{.Captured.version}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{"Address": "10.0.0.5", "Host": "web-1", "Captured.version": "it's 1.2"}
+	lookup := func(name string) (string, bool) { v, ok := values[name]; return v, ok }
+	got, err := tmpl.Expand(lookup)
+	if want := "http://10.0.0.5:8080/health?host=web-1&v=it's 1.2"; err != nil || got != want {
+		t.Errorf("Expand = %q, %v; want %q", got, err, want)
+	}
+	// The same template through Render quotes each value, which is what a
+	// URL must not get.
+	if got, _ := tmpl.Render(lookup); got != `http://'10.0.0.5':8080/health?host='web-1'&v='it'\''s 1.2'` {
+		t.Errorf("Render = %q", got)
+	}
+
+	for _, v := range hostile {
+		tmpl, err := Parse(`up{instance="{{.Host}}"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tmpl.Expand(func(string) (string, bool) { return v, true })
+		if want := `up{instance="` + v + `"}`; err != nil || got != want {
+			t.Errorf("Expand with %q = %q, %v; want %q", v, got, err, want)
+		}
+	}
+
+	tmpl, err = Parse("{{.Address}}:{{.Port}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tmpl.Expand(lookup); err == nil || err.Error() != "{{.Port}} has no value here" || got != "" {
+		t.Errorf("Expand with a missing value = %q, %v", got, err)
+	}
+	tmpl, err = Parse("localhost:5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tmpl.Expand(nil); err != nil || got != "localhost:5432" {
+		t.Errorf("Expand without placeholders = %q, %v", got, err)
 	}
 }
