@@ -98,19 +98,9 @@ func get(ctx context.Context, dial DialFunc, rawURL, show string, limit int64, a
 		show = redact(rawURL)
 	}
 	resp := response{url: show}
-	u, err := url.Parse(rawURL)
+	u, err := parseHTTPURL(rawURL)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, credentials and all
-		}
-		return resp, fmt.Errorf("GET %s: bad URL: %v", resp.url, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return resp, fmt.Errorf("GET %s: bad URL: scheme %q, want http or https", resp.url, u.Scheme)
-	}
-	if u.Host == "" {
-		return resp, fmt.Errorf("GET %s: bad URL: no host", resp.url)
+		return resp, fmt.Errorf("GET %s: %v", resp.url, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -168,4 +158,27 @@ func get(ctx context.Context, dial DialFunc, rawURL, show string, limit int64, a
 		resp.body, resp.truncated = resp.body[:limit], true
 	}
 	return resp, nil
+}
+
+// parseHTTPURL parses an http or https URL with a host, with errors that
+// neither repeat the URL (and its credentials) nor speak Go's URL jargon.
+func parseHTTPURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, errors.New("bad URL: no scheme, want http://… or https://…")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, credentials and all
+		}
+		return nil, fmt.Errorf("bad URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("bad URL: scheme %s, want http or https", quoted(u.Scheme, 20))
+	}
+	if u.Host == "" {
+		return nil, errors.New("bad URL: no host")
+	}
+	return u, nil
 }
