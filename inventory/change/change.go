@@ -1,7 +1,10 @@
 // Package change reads change.yaml: what a rollout does on each host (apply),
 // how it proves the host is healthy (verify), how it undoes itself (rollback),
 // how traffic moves from primary to standby (swap), how long canaries soak and
-// how the fleet is cut into batches. It validates the whole file, reporting
+// how the fleet is cut into batches; and around that, what is checked before
+// anything is touched (preflight, fingerprint, lock), what each host's
+// rollback needs kept (capture), whom to tell (on) and where an Ansible
+// inventory keeps the hosts (groups). It validates the whole file, reporting
 // every problem with file:line:col, and gives the change a digest that stays
 // the same when only the formatting changes.
 package change

@@ -72,10 +72,28 @@ type parser struct {
 	file   string
 	errs   *diag.List
 	getenv func(string) string
+	// captures are the names under capture:, read before rollback so that
+	// its {{.Captured.NAME}} placeholders can be checked against them.
+	captures []string
 }
 
+// scope is what a template may refer to where it is used: the placeholders
+// that have a value there, and whether it belongs to the rollback, the only
+// place where captured values exist.
+type scope struct {
+	fields   []string
+	rollback bool
+}
+
+var (
+	hostScope     = scope{fields: HostFields}
+	swapScope     = scope{fields: SwapFields}
+	rollbackScope = scope{fields: HostFields, rollback: true}
+)
+
 func (p *parser) change(root yamlx.Node) *Change {
-	f := root.Fields("the change", "name", "apply", "verify", "rollback", "swap", "canary", "fleet", "timeouts", "env")
+	f := root.Fields("the change", "name", "apply", "verify", "rollback", "swap", "canary", "fleet", "timeouts", "env",
+		"preflight", "fingerprint", "capture", "lock", "on", "groups")
 	c := &Change{}
 	before := len(*p.errs)
 	c.Name = f["name"].String("name")
@@ -84,22 +102,25 @@ func (p *parser) change(root yamlx.Node) *Change {
 	}
 	c.Timeouts = p.timeouts(f["timeouts"])
 	before = len(*p.errs)
-	c.Apply = p.step(f["apply"], "apply", HostFields)
+	c.Apply = p.step(f["apply"], "apply", hostScope)
 	if c.Apply.Run == nil {
 		p.missing(root, f, "apply", before, "add apply: the command that makes the change on a host", "the change has no apply command")
 	}
 	before = len(*p.errs)
-	c.Verify = p.checks(f["verify"], "verify", HostFields)
+	c.Verify = p.checks(f["verify"], "verify", hostScope)
 	if len(c.Verify) == 0 {
 		p.missing(root, f, "verify", before, "add verify: a command that exits 0 only when the host is healthy", "the change has no verify check; without one no phase can pass")
 	}
+	c.Preflight = p.checks(f["preflight"], "preflight", hostScope)
+	c.Fingerprint, _ = p.named(f["fingerprint"], "fingerprint")
+	c.Capture, p.captures = p.named(f["capture"], "capture")
 	before = len(*p.errs)
 	var rf map[string]yamlx.Node
-	c.Rollback, rf = p.stepWith(f["rollback"], "rollback", HostFields, "verify")
+	c.Rollback, rf = p.stepWith(f["rollback"], "rollback", rollbackScope, "verify")
 	c.RollbackVerify = c.Verify
 	if v, ok := rf["verify"]; ok {
 		n := len(*p.errs)
-		c.RollbackVerify = p.checks(v, "rollback verify", HostFields)
+		c.RollbackVerify = p.checks(v, "rollback verify", rollbackScope)
 		if len(c.RollbackVerify) == 0 && len(*p.errs) == n {
 			// "verify:" with nothing after it: no check at all after a
 			// rollback is not what leaving the key out means.
@@ -115,6 +136,9 @@ func (p *parser) change(root yamlx.Node) *Change {
 	c.Canary = p.canary(f["canary"])
 	c.Fleet = p.fleet(f["fleet"])
 	c.Env = p.env(f["env"])
+	c.Lock = p.lock(f["lock"])
+	c.On = p.hooks(f["on"])
+	c.Groups = p.groups(f["groups"])
 	return c
 }
 
@@ -133,14 +157,14 @@ func (p *parser) missing(root yamlx.Node, f map[string]yamlx.Node, key string, b
 }
 
 // step reads "cmd" or {run, pty, timeout}.
-func (p *parser) step(n yamlx.Node, what string, fields []string) Step {
-	s, _ := p.stepWith(n, what, fields)
+func (p *parser) step(n yamlx.Node, what string, sc scope) Step {
+	s, _ := p.stepWith(n, what, sc)
 	return s
 }
 
 // stepWith is step for a command whose long form takes more keys; it returns
 // the long form's fields (nil for the short form).
-func (p *parser) stepWith(n yamlx.Node, what string, fields []string, extra ...string) (Step, map[string]yamlx.Node) {
+func (p *parser) stepWith(n yamlx.Node, what string, sc scope, extra ...string) (Step, map[string]yamlx.Node) {
 	if !n.Present() {
 		return Step{}, nil
 	}
@@ -157,18 +181,25 @@ func (p *parser) stepWith(n yamlx.Node, what string, fields []string, extra ...s
 			return Step{}, f
 		}
 	}
-	s.Run = p.template(run, what, fields)
+	s.Run = p.template(run, what, sc)
 	return s, f
 }
 
-func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Template {
+// template reads a command with placeholders.
+func (p *parser) template(n yamlx.Node, what string, sc scope) *shell.Template {
+	return p.parseTemplate(n, what, "an empty command", sc)
+}
+
+// parseTemplate reads a string with placeholders, a command or not; empty
+// ends "<what> is …" when the string is blank.
+func (p *parser) parseTemplate(n yamlx.Node, what, empty string, sc scope) *shell.Template {
 	if !n.IsScalar() {
 		n.String(what) // reports what it is instead
 		return nil
 	}
 	text := n.String(what)
 	if strings.TrimSpace(text) == "" {
-		n.Errorf("", "%s is an empty command", what)
+		n.Errorf("", "%s is %s", what, empty)
 		return nil
 	}
 	if strings.IndexByte(text, 0) >= 0 {
@@ -181,60 +212,45 @@ func (p *parser) template(n yamlx.Node, what string, fields []string) *shell.Tem
 		return nil
 	}
 	for _, name := range t.Fields() {
-		if !contains(fields, name) {
-			n.Errorf("placeholders here: {{."+strings.Join(fields, "}}, {{.")+"}}", "%s uses {{.%s}}, which has no value there", what, name)
+		switch {
+		case contains(sc.fields, name):
+		case name == "Captured" || strings.HasPrefix(name, "Captured."):
+			p.captured(n, what, name, sc)
+		default:
+			n.Errorf(p.placeholderHint(sc), "%s uses {{.%s}}, which has no value there", what, name)
 		}
 	}
 	return t
 }
 
-// checks reads a verify list: a command, one {run, retries, interval,
-// timeout, pty}, or a list of either.
-func (p *parser) checks(n yamlx.Node, what string, fields []string) []Check {
-	var items []yamlx.Node
-	if n.IsMap() {
-		items = []yamlx.Node{n}
-	} else {
-		items = n.Seq(what, true)
-		if n.IsSeq() && len(items) == 0 {
-			n.Errorf("give at least one command that exits 0 only when the host is healthy", "%s is an empty list", what)
+// placeholderHint lists what a template may use in scope sc.
+func (p *parser) placeholderHint(sc scope) string {
+	names := slices.Clone(sc.fields)
+	if sc.rollback {
+		for _, c := range p.captures {
+			names = append(names, "Captured."+c)
 		}
 	}
-	var out []Check
-	for i, item := range items {
-		name := what
-		if len(items) > 1 {
-			name = what + " check " + strconv.Itoa(i+1)
-		}
-		c := Check{Interval: DefaultInterval}
-		if item.IsMap() {
-			f := item.Fields(name, "run", "retries", "interval", "timeout", "pty")
-			if r, ok := f["retries"].Int("retries"); ok {
-				if r < 0 || r > 1000 {
-					f["retries"].Errorf("", "retries %d is out of range: give 0 to 1000", r)
-				}
-				c.Retries = r
-			}
-			if iv, ok := f["interval"]; ok {
-				c.Interval = p.duration(iv, "interval")
-			}
-			c.Timeout = p.duration(f["timeout"], "timeout")
-			c.PTY = f["pty"].Bool("pty")
-			if !f["run"].Present() {
-				item.Errorf("add run: the command to run", "%s has no run command", name)
-				continue
-			}
-			c.Pos = item.Pos()
-			c.Run = p.template(f["run"], name, fields)
-		} else {
-			c.Pos = item.Pos()
-			c.Run = p.template(item, name, fields)
-		}
-		if c.Run != nil {
-			out = append(out, c)
-		}
+	return "placeholders here: {{." + strings.Join(names, "}}, {{.") + "}}"
+}
+
+// captured checks a {{.Captured…}} placeholder: it must name a capture, and
+// be in the rollback, since values are captured just before apply for that
+// host's rollback only.
+func (p *parser) captured(n yamlx.Node, what, name string, sc scope) {
+	declared := "captures: {{.Captured." + strings.Join(p.captures, "}}, {{.Captured.") + "}}"
+	if len(p.captures) == 0 {
+		declared = "declare the command whose output you need under capture:, e.g. capture: {version: cat /etc/myapp/version}"
 	}
-	return out
+	capture, named := strings.CutPrefix(name, "Captured.")
+	switch {
+	case !sc.rollback:
+		n.Errorf("{{.Captured.NAME}} may be used in rollback: its run and its verify checks", "%s uses {{.%s}}, but captured values exist only in rollback", what, name)
+	case !named:
+		n.Errorf("write {{.Captured.NAME}}; "+declared, "%s uses {{.Captured}} without naming a capture", what)
+	case !contains(p.captures, capture):
+		n.Errorf(declared, "%s uses {{.%s}}, but no capture is named %q", what, name, capture)
+	}
 }
 
 func (p *parser) duration(n yamlx.Node, what string) time.Duration {
@@ -248,11 +264,11 @@ func (p *parser) swap(n yamlx.Node) *Swap {
 	if !f["run"].Present() {
 		n.Errorf("add run: the command that moves traffic, using {{.Promote}} and {{.Demote}}", "swap has no run command")
 	} else {
-		s.Run = Step{Run: p.template(f["run"], "swap run", SwapFields), Pos: f["run"].Pos()}
+		s.Run = Step{Run: p.template(f["run"], "swap run", swapScope), Pos: f["run"].Pos()}
 		s.Run.PTY = f["pty"].Bool("pty")
 		s.Run.Timeout = p.duration(f["timeout"], "swap timeout")
 	}
-	s.Verify = p.checks(f["verify"], "swap verify", SwapFields)
+	s.Verify = p.checks(f["verify"], "swap verify", swapScope)
 	return s
 }
 
@@ -434,10 +450,20 @@ func contains(list []string, s string) bool {
 
 // digest hashes the change's canonical JSON: what it does, not how the file
 // is laid out. Secret values are left out; their names are in. Env is sorted
-// by name, since all variables are set at once and their order means nothing.
+// by name, since all variables are set at once and their order means nothing;
+// so are fingerprints and captures, each read on its own under its name. A
+// lock path spelt as the default is the default. Keys a change does not use
+// are left out of the JSON, so a change written before they existed keeps
+// its digest (TestDigestPinned).
 func digest(c *Change) string {
 	canon := *c
 	canon.Env = slices.SortedFunc(slices.Values(c.Env), func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
+	byName := func(a, b Named) int { return strings.Compare(a.Name, b.Name) }
+	canon.Fingerprint = slices.SortedFunc(slices.Values(c.Fingerprint), byName)
+	canon.Capture = slices.SortedFunc(slices.Values(c.Capture), byName)
+	if canon.Lock.Path == DefaultLockPath {
+		canon.Lock.Path = ""
+	}
 	data, err := json.Marshal(&canon)
 	if err != nil {
 		// Marshal of these plain types cannot fail; hash what we can.
