@@ -18,9 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -112,6 +114,26 @@ func clip(s string, n int) string {
 
 // quoted is clip, then %q: safe to print whatever bytes the server sent.
 func quoted(s string, n int) string { return fmt.Sprintf("%q", clip(s, n)) }
+
+// plain is clip for text shown without quotes (a label name, Prometheus's
+// own error message): control characters are written as escapes, so that
+// an answer cannot move the cursor or recolour the console through an error.
+func plain(s string, n int) string {
+	s = clip(s, n)
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // redact removes the userinfo (user:password@) from a URL for messages.
 // It works on the raw text, so it also cleans a URL that does not parse.

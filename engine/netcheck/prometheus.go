@@ -31,7 +31,8 @@ const MaxPrometheusBody = 16 << 20
 // compares every sample with the bounds. A NaN sample always fails: it
 // cannot be compared, and usually means 0/0 (a ratio with no traffic).
 func (c Prometheus) Check(ctx context.Context, dial DialFunc) error {
-	what := "prometheus query " + clip(c.Query, 200)
+	// A query written over several YAML lines is shown on one.
+	what := "prometheus query " + plain(strings.Join(strings.Fields(c.Query), " "), 200)
 	u, show, err := queryURL(c.URL, c.Query)
 	if err != nil {
 		return fmt.Errorf("%s: %v", what, err)

@@ -32,7 +32,7 @@ func (e *apiError) Error() string {
 	if kind == "" {
 		kind = "error"
 	}
-	return fmt.Sprintf("prometheus answered %s: %s", clip(kind, 40), clip(e.msg, 300))
+	return fmt.Sprintf("prometheus answered %s: %s", plain(kind, 40), plain(e.msg, 300))
 }
 
 // parsePromQuery reads an /api/v1/query answer. It accepts the two instant
@@ -129,7 +129,7 @@ func parsePoint(raw json.RawMessage) (float64, error) {
 // malformed says the answer is not what Prometheus's API documents: most
 // often the URL points at something that is not a Prometheus server.
 func malformed(err error) error {
-	return fmt.Errorf("not a Prometheus query answer: %s", clip(err.Error(), 200))
+	return fmt.Errorf("not a Prometheus query answer: %s", plain(err.Error(), 200))
 }
 
 // formatLabels renders a series as Prometheus does, name first then the
@@ -144,13 +144,13 @@ func formatLabels(m map[string]string) string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString(clip(m["__name__"], 100))
+	b.WriteString(plain(m["__name__"], 100))
 	b.WriteByte('{')
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(clip(k, 100))
+		b.WriteString(plain(k, 100))
 		b.WriteByte('=')
 		b.WriteString(quoted(m[k], 100))
 		if b.Len() > 300 && i < len(keys)-1 {
