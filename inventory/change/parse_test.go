@@ -2,6 +2,7 @@ package change
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rolloutconsole/rollout/inventory/diag"
+	"github.com/rolloutconsole/rollout/inventory/shell"
 )
 
 // base is the smallest valid change; cases append to it.
@@ -953,5 +955,390 @@ func TestRollbackVerify(t *testing.T) {
 	}
 	if _, err := Parse("change.yaml", []byte(base+"rollback:\n  run: undo\n  verfy: x\n"), Options{}); err == nil || !strings.Contains(err.Error(), `did you mean "verify"`) {
 		t.Errorf("typo in rollback: %v", err)
+	}
+}
+
+// tmpl parses a template the way the change parser does, for expected values.
+func tmpl(t *testing.T, text string) *shell.Template {
+	t.Helper()
+	tm, err := shell.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func f64(v float64) *float64 { return &v }
+
+// zeroPos clears every position in c, so that a test can compare the rest
+// with reflect.DeepEqual and check the positions it cares about on their own.
+func zeroPos(c *Change) {
+	clearChecks := func(cs []Check) {
+		for i := range cs {
+			cs[i].Pos = diag.Pos{}
+		}
+	}
+	c.Apply.Pos, c.Rollback.Pos = diag.Pos{}, diag.Pos{}
+	clearChecks(c.Verify)
+	clearChecks(c.RollbackVerify)
+	clearChecks(c.Preflight)
+	if c.Swap != nil {
+		c.Swap.Run.Pos = diag.Pos{}
+		clearChecks(c.Swap.Verify)
+	}
+	for _, ns := range [][]Named{c.Fingerprint, c.Capture} {
+		for i := range ns {
+			ns[i].Pos = diag.Pos{}
+		}
+	}
+	for _, h := range []*Hook{c.On.Gate, c.On.Failed, c.On.Finished, c.On.RolledBack} {
+		if h != nil {
+			h.Pos = diag.Pos{}
+		}
+	}
+}
+
+// TestLoadFull loads a change using every key and compares all of it.
+func TestLoadFull(t *testing.T) {
+	const file = "testdata/full.yaml"
+	c, err := Load(file, Options{Getenv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		what string
+		got  diag.Pos
+		want diag.Pos
+	}{
+		{"verify check 3", c.Verify[2].Pos, diag.Pos{Line: 17, Col: 5}},
+		{"verify check 4", c.Verify[3].Pos, diag.Pos{Line: 19, Col: 5}},
+		{"fingerprint packages", c.Fingerprint[1].Pos, diag.Pos{Line: 50, Col: 13}},
+		{"capture version", c.Capture[0].Pos, diag.Pos{Line: 53, Col: 12}},
+		{"on gate", c.On.Gate.Pos, diag.Pos{Line: 60, Col: 9}},
+		{"on failed", c.On.Failed.Pos, diag.Pos{Line: 61, Col: 11}},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s at %v, want %v", tt.what, tt.got, tt.want)
+		}
+	}
+	if len(c.Digest) != 64 {
+		t.Errorf("digest %q", c.Digest)
+	}
+	zeroPos(c)
+	iv := DefaultInterval
+	want := &Change{
+		File:  file,
+		Name:  "myapp 2.4.0",
+		Apply: Step{Run: tmpl(t, "sudo /usr/local/bin/deploy myapp 2.4.0")},
+		Verify: []Check{
+			{Name: "health", HTTP: &HTTPCheck{URL: tmpl(t, "http://{{.Address}}:8080/health"), From: FromConsole}, Retries: 5, Interval: 2 * time.Second},
+			{Name: "version", HTTP: &HTTPCheck{URL: tmpl(t, "https://{{.Host}}:8443/version"), Status: 200, BodyContains: "2.4.0", Timeout: 3 * time.Second, From: FromHost}, Interval: iv},
+			{Name: "postgres", TCP: &TCPCheck{Address: tmpl(t, "{{.Address}}:5432"), From: FromConsole}, Interval: iv},
+			{TCP: &TCPCheck{Address: tmpl(t, "127.0.0.1:6379"), Timeout: time.Second, From: FromHost}, Interval: iv},
+			{Step: Step{Timeout: 45 * time.Second}, Name: "error rate", Prometheus: &PrometheusCheck{
+				URL:   tmpl(t, "http://prometheus.internal:9090"),
+				Query: tmpl(t, `sum(rate(http_errors_total{instance="{{.Host}}:9100"}[1m]))`),
+				Max:   f64(0.01), Timeout: 10 * time.Second, From: FromConsole,
+			}, Retries: 3, Interval: 30 * time.Second},
+			{Step: Step{Run: tmpl(t, "myapp --version | grep -q 2.4.0"), PTY: true}, Interval: iv},
+		},
+		Rollback: Step{Run: tmpl(t, "sudo /usr/local/bin/deploy myapp {{.Captured.version}}")},
+		RollbackVerify: []Check{
+			{Step: Step{Run: tmpl(t, "myapp --version | grep -qF {{.Captured.version}}")}, Interval: iv},
+			{HTTP: &HTTPCheck{URL: tmpl(t, "http://{{.Address}}:8080/version?want={{.Captured.version}}"), From: FromConsole}, Interval: iv},
+		},
+		Swap: &Swap{
+			Run: Step{Run: tmpl(t, "sudo promote {{.Promote}} --demote {{.Demote}}")},
+			Verify: []Check{{Prometheus: &PrometheusCheck{
+				URL: tmpl(t, "http://prometheus.internal:9090"), Query: tmpl(t, `up{instance="{{.Promote}}:9100"}`),
+				Min: f64(1), Max: f64(1), From: FromConsole,
+			}, Interval: iv}},
+		},
+		Canary:   Canary{Soak: 2 * time.Minute, Interval: 15 * time.Second},
+		Fleet:    Fleet{Batches: []Batch{{N: 1}, {N: 25, Percent: true}, {N: 100, Percent: true}}, Parallel: 10},
+		Timeouts: Timeouts{Connect: DefaultConnectTimeout, Apply: DefaultApplyTimeout, Verify: time.Minute, Rollback: DefaultRollbackTimeout, Swap: DefaultSwapTimeout},
+		Env:      []EnvVar{{Name: "MYAPP_ENV", Value: "production"}},
+		Preflight: []Check{
+			{Step: Step{Run: tmpl(t, `df --output=pcent / | tail -1 | tr -dc 0-9 | awk '$1 < 90'`)}, Interval: iv},
+			{Name: "ssh answers", TCP: &TCPCheck{Address: tmpl(t, "{{.Address}}:22"), From: FromConsole}, Interval: iv},
+		},
+		Fingerprint: []Named{
+			{Name: "os", Step: Step{Run: tmpl(t, "cat /etc/os-release")}},
+			{Name: "packages", Step: Step{Run: tmpl(t, "dpkg-query -W myapp libssl3"), Timeout: 20 * time.Second}},
+		},
+		Capture: []Named{
+			{Name: "version", Step: Step{Run: tmpl(t, "myapp --version")}},
+			{Name: "config", Step: Step{Run: tmpl(t, "sudo sha256sum /etc/myapp.conf"), PTY: true, Timeout: 10 * time.Second}},
+		},
+		Lock: Lock{Path: "/var/lock/rollout-{{.Service}}"},
+		On: Hooks{
+			Gate:       &Hook{Run: `notify-send "rollout at a gate"`},
+			Failed:     &Hook{Run: "./page-oncall.sh", Timeout: time.Minute},
+			Finished:   &Hook{Run: "./post-to-chat.sh"},
+			RolledBack: &Hook{Run: "./post-to-chat.sh --rolled-back"},
+		},
+		Groups: map[string][]string{
+			"test": {"myapp_test"}, "standby": {"myapp_standby"}, "primary": {"myapp_primary"},
+			"canary": {"myapp_canary_a", "myapp_canary_b"}, "fleet": {"myapp"},
+		},
+		Digest: c.Digest,
+	}
+	if !reflect.DeepEqual(c, want) {
+		g, _ := json.MarshalIndent(c, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Errorf("loaded change differs\n got %s\nwant %s", g, w)
+	}
+}
+
+// TestCheckShapes reads every shape a check may take, in each list of checks.
+func TestCheckShapes(t *testing.T) {
+	iv := DefaultInterval
+	console := func(u string) *HTTPCheck { return &HTTPCheck{URL: tmpl(t, u), From: FromConsole} }
+	tests := []struct {
+		name  string
+		key   string // the list of checks: preflight, verify, rollback verify or swap verify
+		check string // YAML under key
+		want  Check
+	}{
+		{"http shorthand", "preflight", "{http: \"http://{{.Address}}:8080/health\"}",
+			Check{HTTP: console("http://{{.Address}}:8080/health"), Interval: iv}},
+		{"http shorthand, block style", "preflight", "\n  - http: http://{{.Address}}:8080/health",
+			Check{HTTP: console("http://{{.Address}}:8080/health"), Interval: iv}},
+		{"http https with a path, query and port", "verify", "{http: \"https://{{.Host}}.example.com:8443/v1/health?full=1#x\"}",
+			Check{HTTP: console("https://{{.Host}}.example.com:8443/v1/health?full=1#x"), Interval: iv}},
+		{"http IPv6 literal", "verify", "{http: \"http://[::1]:8080/\"}",
+			Check{HTTP: console("http://[::1]:8080/"), Interval: iv}},
+		{"http long form", "verify", "{http: {url: \"http://localhost:8080/\", status: 204, body_contains: ok, timeout: 2s, from: host}}",
+			Check{HTTP: &HTTPCheck{URL: tmpl(t, "http://localhost:8080/"), Status: 204, BodyContains: "ok", Timeout: 2 * time.Second, From: FromHost}, Interval: iv}},
+		{"http from console said out loud", "verify", "{http: {url: \"http://x/\", from: console}}",
+			Check{HTTP: console("http://x/"), Interval: iv}},
+		{"http with the common keys", "verify", "{name: health, http: \"http://x/\", retries: 3, interval: 1s, timeout: 9s}",
+			Check{Step: Step{Timeout: 9 * time.Second}, Name: "health", HTTP: console("http://x/"), Retries: 3, Interval: time.Second}},
+		{"http in swap verify", "swap verify", "{http: \"http://{{.Promote}}/health\"}",
+			Check{HTTP: console("http://{{.Promote}}/health"), Interval: iv}},
+		{"http in rollback verify with a captured port", "rollback verify", "{http: \"http://{{.Address}}:{{.Captured.port}}/\"}",
+			Check{HTTP: console("http://{{.Address}}:{{.Captured.port}}/"), Interval: iv}},
+		{"tcp shorthand", "preflight", "{tcp: \"{{.Address}}:5432\"}",
+			Check{TCP: &TCPCheck{Address: tmpl(t, "{{.Address}}:5432"), From: FromConsole}, Interval: iv}},
+		{"tcp shorthand unquoted", "preflight", "\n  - tcp: localhost:5432",
+			Check{TCP: &TCPCheck{Address: tmpl(t, "localhost:5432"), From: FromConsole}, Interval: iv}},
+		{"tcp IPv6 in brackets", "verify", "{tcp: \"[{{.Address}}]:5432\"}",
+			Check{TCP: &TCPCheck{Address: tmpl(t, "[{{.Address}}]:5432"), From: FromConsole}, Interval: iv}},
+		{"tcp long form", "verify", "{tcp: {address: \"127.0.0.1:6379\", timeout: 1s, from: host}}",
+			Check{TCP: &TCPCheck{Address: tmpl(t, "127.0.0.1:6379"), Timeout: time.Second, From: FromHost}, Interval: iv}},
+		{"tcp with a captured port in rollback verify", "rollback verify", "{tcp: \"{{.Host}}:{{.Captured.port}}\"}",
+			Check{TCP: &TCPCheck{Address: tmpl(t, "{{.Host}}:{{.Captured.port}}"), From: FromConsole}, Interval: iv}},
+		{"prometheus max", "verify", "{prometheus: {url: \"http://prom:9090\", query: \"up\", max: 0.5}}",
+			Check{Prometheus: &PrometheusCheck{URL: tmpl(t, "http://prom:9090"), Query: tmpl(t, "up"), Max: f64(0.5), From: FromConsole}, Interval: iv}},
+		{"prometheus min, negative", "verify", "{prometheus: {url: \"http://prom:9090\", query: \"x\", min: -2}}",
+			Check{Prometheus: &PrometheusCheck{URL: tmpl(t, "http://prom:9090"), Query: tmpl(t, "x"), Min: f64(-2), From: FromConsole}, Interval: iv}},
+		{"prometheus both, equal, long form", "swap verify", `
+    prometheus:
+      url: https://prom.example.com
+      query: up{instance="{{.Promote}}:9100"}
+      min: 1
+      max: 1
+      timeout: 5s
+      from: host
+    retries: 2`,
+			Check{Prometheus: &PrometheusCheck{URL: tmpl(t, "https://prom.example.com"), Query: tmpl(t, `up{instance="{{.Promote}}:9100"}`),
+				Min: f64(1), Max: f64(1), Timeout: 5 * time.Second, From: FromHost}, Retries: 2, Interval: iv}},
+		{"command with a name", "preflight", "{name: disk, run: \"df /\", pty: true}",
+			Check{Step: Step{Run: tmpl(t, "df /"), PTY: true}, Name: "disk", Interval: iv}},
+		{"command in rollback verify with a captured value", "rollback verify", "\"grep -qF {{.Captured.port}} /etc/app.conf\"",
+			Check{Step: Step{Run: tmpl(t, "grep -qF {{.Captured.port}} /etc/app.conf")}, Interval: iv}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var src string
+			switch tt.key {
+			case "preflight":
+				src = base + "preflight: " + tt.check + "\n"
+			case "verify":
+				src = "name: n\napply: a\nrollback: r\nverify: " + tt.check + "\n"
+			case "rollback verify":
+				src = "name: n\napply: a\nverify: v\ncapture: {port: cat /port}\nrollback:\n  run: r\n  verify: " + strings.ReplaceAll(tt.check, "\n  ", "\n    ") + "\n"
+			case "swap verify":
+				src = base + "swap:\n  run: \"p {{.Promote}}\"\n  verify: " + strings.ReplaceAll(tt.check, "\n  ", "\n    ") + "\n"
+			}
+			c, err := Parse("change.yaml", []byte(src), Options{Getenv: noEnv})
+			if err != nil {
+				t.Fatalf("%v\nin:\n%s", err, src)
+			}
+			var got []Check
+			switch tt.key {
+			case "preflight":
+				got = c.Preflight
+			case "verify":
+				got = c.Verify
+			case "rollback verify":
+				got = c.RollbackVerify
+			case "swap verify":
+				got = c.Swap.Verify
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d checks, want 1", len(got))
+			}
+			if got[0].Pos.Line < 4 {
+				t.Errorf("check at %v", got[0].Pos)
+			}
+			got[0].Pos = diag.Pos{}
+			if !reflect.DeepEqual(got[0], tt.want) {
+				g, _ := json.Marshal(got[0])
+				w, _ := json.Marshal(tt.want)
+				t.Errorf("\n got %s\nwant %s", g, w)
+			}
+			if k := got[0].Kind(); !strings.Contains(tt.name, k) && k != "command" {
+				t.Errorf("kind %q", k)
+			}
+		})
+	}
+}
+
+// TestLockHooksGroupsShapes reads every form of lock, on, groups,
+// fingerprint and capture, and what each means when it is left out.
+func TestLockHooksGroupsShapes(t *testing.T) {
+	parse := func(t *testing.T, extra string) *Change {
+		t.Helper()
+		c, err := Parse("change.yaml", []byte(base+extra), Options{Getenv: noEnv})
+		if err != nil {
+			t.Fatalf("%v\nin:\n%s", err, base+extra)
+		}
+		zeroPos(c)
+		return c
+	}
+	for _, tt := range []struct {
+		in   string
+		want Lock
+	}{
+		{"", Lock{}},
+		{"lock:\n", Lock{}},
+		{"lock: true\n", Lock{}},
+		{"lock: false\n", Lock{Disabled: true}},
+		{"lock: {}\n", Lock{}},
+		{"lock: {path: /var/lock/rollout}\n", Lock{Path: "/var/lock/rollout"}},
+		{"lock:\n  path: \"locks/{{.Service}} deploy\"\n", Lock{Path: "locks/{{.Service}} deploy"}},
+	} {
+		if got := parse(t, tt.in).Lock; got != tt.want {
+			t.Errorf("%q: lock %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+
+	c := parse(t, "on:\n  failed: ./page.sh {{.Host}} $HOME\n  rolled_back: {run: \"./chat.sh 'rolled back'\", timeout: 5s}\n")
+	want := Hooks{Failed: &Hook{Run: "./page.sh {{.Host}} $HOME"}, RolledBack: &Hook{Run: "./chat.sh 'rolled back'", Timeout: 5 * time.Second}}
+	if !reflect.DeepEqual(c.On, want) {
+		t.Errorf("on %+v, want %+v", c.On, want)
+	}
+	if c := parse(t, ""); c.On != (Hooks{}) || c.Groups != nil || c.Preflight != nil || c.Fingerprint != nil || c.Capture != nil {
+		t.Errorf("a change without the keys: %+v", c)
+	}
+
+	c = parse(t, "groups:\n  fleet: [web_b, web_a]\n  test: web_test\n  canary:\n    - web_canary\n")
+	if want := map[string][]string{"fleet": {"web_b", "web_a"}, "test": {"web_test"}, "canary": {"web_canary"}}; !reflect.DeepEqual(c.Groups, want) {
+		t.Errorf("groups %v, want %v", c.Groups, want)
+	}
+	if c := parse(t, "groups: {}\n"); c.Groups != nil {
+		t.Errorf("groups: {} is %v", c.Groups)
+	}
+
+	// File order is kept, whatever the names.
+	c = parse(t, "fingerprint:\n  zeta: uname -r\n  alpha: {run: cat /etc/os-release, timeout: 5s, pty: true}\n  _m1: \"echo {{.Host}}\"\ncapture: {b: cat /b, a: cat /a}\n")
+	wantFP := []Named{
+		{Name: "zeta", Step: Step{Run: tmpl(t, "uname -r")}},
+		{Name: "alpha", Step: Step{Run: tmpl(t, "cat /etc/os-release"), Timeout: 5 * time.Second, PTY: true}},
+		{Name: "_m1", Step: Step{Run: tmpl(t, "echo {{.Host}}")}},
+	}
+	if !reflect.DeepEqual(c.Fingerprint, wantFP) {
+		t.Errorf("fingerprint %+v", c.Fingerprint)
+	}
+	if wantCap := []Named{{Name: "b", Step: Step{Run: tmpl(t, "cat /b")}}, {Name: "a", Step: Step{Run: tmpl(t, "cat /a")}}}; !reflect.DeepEqual(c.Capture, wantCap) {
+		t.Errorf("capture %+v", c.Capture)
+	}
+}
+
+// TestDigestNewKeys checks the digest of a change using every key: the
+// same however it is written, different whenever what it does differs.
+func TestDigestNewKeys(t *testing.T) {
+	data, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := string(data)
+	want := digestOf(t, full, noEnv)
+	replace := func(name, src string, pairs ...string) string {
+		t.Helper()
+		for i := 0; i < len(pairs); i += 2 {
+			next := strings.Replace(src, pairs[i], pairs[i+1], 1)
+			if next == src {
+				t.Fatalf("%s: %q is not in the change", name, pairs[i])
+			}
+			src = next
+		}
+		return src
+	}
+	same := map[string][]string{
+		"fingerprints reordered": {"  os: cat /etc/os-release\n  packages: {run: dpkg-query -W myapp libssl3, timeout: 20s}\n",
+			"  packages: {timeout: 20s, run: dpkg-query -W myapp libssl3}\n  os: cat /etc/os-release\n"},
+		"captures reordered": {"  version: myapp --version\n  config: {run: sudo sha256sum /etc/myapp.conf, pty: true, timeout: 10s}\n",
+			"  config:\n    run: sudo sha256sum /etc/myapp.conf\n    timeout: 10s\n    pty: true\n  version: {run: myapp --version}\n"},
+		"hooks reordered": {"  gate: notify-send \"rollout at a gate\"\n  failed: {run: ./page-oncall.sh, timeout: 1m}\n",
+			"  failed: {timeout: 60s, run: ./page-oncall.sh}\n  gate: 'notify-send \"rollout at a gate\"'\n"},
+		"groups reordered and spelt out": {"  test: myapp_test\n  standby: myapp_standby\n", "  standby: [myapp_standby]\n  test:\n    - myapp_test\n"},
+		"http written out":               {"    http: http://{{.Address}}:8080/health\n", "    http: {from: console, url: \"http://{{.Address}}:8080/health\"}\n"},
+		"tcp written out":                {"    tcp: \"{{.Address}}:5432\"\n", "    tcp:\n      address: \"{{.Address}}:5432\"\n"},
+		"swap verify as a list, bounds reordered": {"    prometheus: {url: \"http://prometheus.internal:9090\", query: 'up{instance=\"{{.Promote}}:9100\"}', min: 1, max: 1}\n",
+			"    - prometheus: {max: 1.0, min: 1, query: 'up{instance=\"{{.Promote}}:9100\"}', url: \"http://prometheus.internal:9090\"}\n"},
+		"check keys reordered": {"  - name: postgres\n    tcp: \"{{.Address}}:5432\"\n", "  - tcp: \"{{.Address}}:5432\"\n    name: postgres\n"},
+	}
+	for name, r := range same {
+		if got := digestOf(t, replace(name, full, r...), noEnv); got != want {
+			t.Errorf("%s: digest changed", name)
+		}
+	}
+	for _, extra := range []string{"lock: true\n", "lock:\n", "lock: {}\n", "lock: {path: \"" + DefaultLockPath + "\"}\n", "on: {}\ngroups: {}\nfingerprint: {}\ncapture: {}\n"} {
+		if got, want := digestOf(t, base+extra, noEnv), digestOf(t, base, noEnv); got != want {
+			t.Errorf("%q changes the digest of a change without it", extra)
+		}
+	}
+
+	seen := map[string]string{"full": want}
+	differ := map[string][]string{
+		"http url":                 {"8080/health", "8081/health"},
+		"http status":              {"status: 200", "status: 201"},
+		"http body_contains":       {`body_contains: "2.4.0"`, `body_contains: "2.4.1"`},
+		"http from":                {"      from: host\n", "      from: console\n"},
+		"http timeout":             {"timeout: 3s", "timeout: 4s"},
+		"tcp address":              {":5432", ":5433"},
+		"tcp from":                 {"timeout: 1s, from: host}", "timeout: 1s}"},
+		"prometheus max":           {"max: 0.01", "max: 0.02"},
+		"prometheus query":         {"[1m]", "[5m]"},
+		"swap prometheus min":      {"min: 1,", "min: 0,"},
+		"check name":               {"name: postgres", "name: pg"},
+		"check kind":               {"tcp: \"{{.Address}}:5432\"", "http: \"http://{{.Address}}:5432\""},
+		"preflight command":        {"$1 < 90", "$1 < 80"},
+		"preflight tcp":            {":22\"", ":2222\""},
+		"fingerprint command":      {"cat /etc/os-release", "cat /etc/lsb-release"},
+		"fingerprint name":         {"  os: cat", "  osr: cat"},
+		"capture command":          {"version: myapp --version", "version: myapp -V"},
+		"capture pty":              {"pty: true, timeout: 10s", "pty: false, timeout: 10s"},
+		"rollback's capture":       {"deploy myapp {{.Captured.version}}", "deploy myapp {{.Captured.config}}"},
+		"lock path":                {"/var/lock/rollout-", "/run/lock/rollout-"},
+		"lock off":                 {"lock:\n  path: /var/lock/rollout-{{.Service}}\n", "lock: false\n"},
+		"on gate":                  {"at a gate", "at the gate"},
+		"on failed timeout":        {"timeout: 1m}", "timeout: 2m}"},
+		"on finished left out":     {"  finished: ./post-to-chat.sh\n", ""},
+		"groups":                   {"fleet: myapp\n", "fleet: [myapp, myapp_extra]\n"},
+		"groups standby left out":  {"  standby: myapp_standby\n", ""},
+		"rollback verify checks":   {"grep -qF {{.Captured.version}}", "grep -F {{.Captured.version}}"},
+		"rollback verify http url": {"http://{{.Address}}:8080/version?want=", "http://{{.Address}}:8080/version?have="},
+	}
+	for name, r := range differ {
+		d := digestOf(t, replace(name, full, r...), noEnv)
+		for other, od := range seen {
+			if od == d {
+				t.Errorf("%s: same digest as %s", name, other)
+			}
+		}
+		seen[name] = d
 	}
 }
