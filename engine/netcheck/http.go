@@ -58,7 +58,7 @@ func (c HTTP) Check(ctx context.Context, dial DialFunc) error {
 	if c.BodyContains != "" && !strings.Contains(string(resp.body), c.BodyContains) {
 		what := "body"
 		if resp.truncated {
-			what = "body (first 1 MiB)"
+			what = fmt.Sprintf("body (first %d MiB)", MaxBody>>20)
 		}
 		return fmt.Errorf("%s: %s does not contain %q (first 80 bytes: %s)",
 			where, what, c.BodyContains, quoted(string(resp.body), 80))

@@ -174,6 +174,16 @@ func TestHTTPCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("errors.Is(%v, Canceled) = false", err)
 	}
+
+	// The engine's reason for stopping, when it gives one, is shown and kept.
+	abort := errors.New("rollout aborted")
+	ctx, cancelCause := context.WithCancelCause(context.Background())
+	cancelCause(abort)
+	err = HTTP{URL: srv.URL}.Check(ctx, nil)
+	wantErr(t, err, "GET "+srv.URL+": canceled: rollout aborted")
+	if !errors.Is(err, abort) || !errors.Is(err, context.Canceled) {
+		t.Errorf("errors.Is(%v, abort or Canceled) = false", err)
+	}
 }
 
 // TestHTTPSelfSignedTLS: certificates are verified; a self-signed one fails.

@@ -29,7 +29,8 @@ import (
 // DialFunc opens a connection as net.Dialer.DialContext does. The engine
 // passes either a net.Dialer's method (checks from the console) or one that
 // opens a direct-tcpip channel through the host's SSH connection (checks
-// from the host). A nil DialFunc means a plain net.Dialer.
+// from the host): (*ssh.Client).DialContext has this very signature. A nil
+// DialFunc means a plain net.Dialer.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // orDefault returns dial, or a plain net.Dialer's DialContext when dial is nil.
@@ -52,8 +53,16 @@ func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 // the target misbehaved.
 type canceledError struct{ cause error }
 
-func (e *canceledError) Error() string { return "canceled" }
-func (e *canceledError) Unwrap() error { return e.cause }
+func (e *canceledError) Error() string {
+	if e.cause == nil || e.cause == context.Canceled {
+		return "canceled"
+	}
+	return "canceled: " + plain(e.cause.Error(), 200)
+}
+
+// Unwrap gives both context.Canceled and the engine's cause, so either
+// can be tested with errors.Is.
+func (e *canceledError) Unwrap() []error { return []error{context.Canceled, e.cause} }
 
 // reason turns an error from dialling or reading into its plain cause:
 // "connection refused" rather than "dial tcp 10.0.0.5:5432: connect:
