@@ -10,7 +10,9 @@
 //
 // Each Check returns nil when the check passes, or an error whose text is
 // one sentence saying what was expected and what was seen, fit to show an
-// on-call engineer at a gate. Timeouts come from the context only.
+// on-call engineer at a gate. Timeouts come from the context only: an error
+// from a deadline wraps context.DeadlineExceeded and one from a stop wraps
+// context.Canceled, so the engine can tell them from a check that failed.
 package netcheck
 
 import (
