@@ -41,7 +41,7 @@ nothing is lost if the console dies.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCmd(), newPlanCmd(), newRunCmd(), newResumeCmd(false), newResumeCmd(true), newHistoryCmd(), newShowCmd(), newDemoCmd(), newWatchCmd())
+	root.AddCommand(newValidateCmd(), newPlanCmd(), newRunCmd(), newResumeCmd(false), newResumeCmd(true), newHistoryCmd(), newShowCmd(), newDemoCmd(), newWatchCmd(), newLockCmd())
 	return root
 }
 
