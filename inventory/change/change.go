@@ -169,7 +169,9 @@ type Lock struct {
 	// Disabled is true for lock: false.
 	Disabled bool `json:"disabled,omitempty"`
 	// Path is the lock directory on each host; relative paths are under the
-	// login directory. DefaultLockPath when the change is silent.
+	// login directory. DefaultLockPath when the change is silent (Path is
+	// then empty). Like DefaultLockPath it may use {{.Service}}, and no
+	// other placeholder; it never starts with "-".
 	Path string `json:"path,omitempty"`
 }
 

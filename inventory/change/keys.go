@@ -17,8 +17,10 @@ import (
 // reported a second time.
 func (p *parser) named(n yamlx.Node, what string) ([]Named, []string) {
 	hint := "a name is letters, digits and '_', not starting with a digit"
+	example := ": cat /etc/os-release"
 	if what == "capture" {
 		hint += "; rollback reads the value as {{.Captured.NAME}}"
+		example = ": cat /etc/myapp/version"
 	}
 	var out []Named
 	var names []string
@@ -33,7 +35,7 @@ func (p *parser) named(n yamlx.Node, what string) ([]Named, []string) {
 		s := p.step(kv.Value, label, hostScope)
 		if s.Run == nil {
 			if len(*p.errs) == before {
-				kv.Value.Errorf("give the command whose output is kept, e.g. "+kv.Key+": cat /etc/os-release", "%s has no command", label)
+				kv.Value.Errorf("give the command whose output is kept, e.g. "+kv.Key+example, "%s has no command", label)
 			}
 			continue
 		}

@@ -370,7 +370,7 @@ verify:
 		{"capture given twice", base + "capture:\n  v: cat /v\n  v: cat /w\n",
 			[]wantErr{{line: 7, near: "v", msg: `"v" is given twice in capture (first at line 6)`}}},
 		{"capture with nothing after it", base + "capture:\n  v:\n",
-			[]wantErr{{line: 6, near: "v", msg: "capture v has no command", hint: "v: cat /etc/os-release"}}},
+			[]wantErr{{line: 6, near: "v", msg: "capture v has no command", hint: "v: cat /etc/myapp/version"}}},
 		{"capture without run", base + "capture:\n  v: {timeout: 5s}\n",
 			[]wantErr{{line: 6, near: "{", msg: "capture v has no run command", hint: "add run:"}}},
 		{"capture with an unknown key", base + "capture:\n  v: {run: cat /v, pyt: true}\n",
