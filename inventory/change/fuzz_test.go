@@ -243,7 +243,7 @@ func checkNewKeys(t *testing.T, c *Change) {
 			}
 		}
 	}
-	if l := c.Lock; l.Disabled && l.Path != "" || strings.ContainsAny(l.Path, "\x00\n\r") || strings.HasPrefix(l.Path, "-") {
+	if l := c.Lock; l.Disabled && l.Path != "" || strings.ContainsAny(l.Path, "\x00\n\r") || strings.HasPrefix(l.Path, "-") || strings.HasPrefix(l.Path, "~") {
 		t.Fatalf("lock %+v", l)
 	}
 	for _, h := range []*Hook{c.On.Gate, c.On.Failed, c.On.Finished, c.On.RolledBack} {

@@ -3,9 +3,12 @@ package change
 import (
 	"cmp"
 	"maps"
+	pathpkg "path"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rolloutconsole/rollout/inventory"
 	"github.com/rolloutconsole/rollout/inventory/internal/yamlx"
@@ -65,22 +68,45 @@ func (p *parser) lock(n yamlx.Node) Lock {
 		return Lock{}
 	}
 	path := v.String("lock path")
-	const hint = "name a directory on each host, e.g. path: /var/lock/rollout-{{.Service}}; leave path out for " + DefaultLockPath
-	switch {
-	case strings.TrimSpace(path) == "":
-		v.Errorf(hint, "the lock path is empty")
-	case strings.ContainsAny(path, "\x00\n\r"):
-		v.Errorf("", "the lock path holds a NUL byte or a line break")
-	case strings.HasPrefix(path, "-"):
-		v.Errorf("write ./"+path+" for a directory whose name starts with -", "the lock path %q starts with -, and would be read as an option", path)
-	default:
-		// The path is a directory name, never a command: parseTemplate only
-		// checks that {{.Service}}, as in DefaultLockPath, is all it uses.
-		if t := p.parseTemplate(v, "lock path", "empty", scope{fields: []string{"Service"}}); t == nil {
-			return Lock{}
-		}
+	if !p.lockPath(v, path) {
+		return Lock{}
 	}
 	return Lock{Path: path}
+}
+
+// lockPath checks a lock directory the way the engine will use it (see
+// engine.CheckLockPath), so that validate refuses what run would: the path
+// is always quoted, so ~ is not expanded, and {{.Service}} is its only
+// placeholder.
+func (p *parser) lockPath(v yamlx.Node, path string) bool {
+	const example = "e.g. path: /var/lock/rollout-{{.Service}}; leave path out for " + DefaultLockPath
+	switch {
+	case strings.TrimSpace(path) == "":
+		v.Errorf("name a directory on each host, "+example, "the lock path is empty")
+	case !utf8.ValidString(path) || strings.IndexFunc(path, unsafeRune) >= 0:
+		v.Errorf("", "the lock path holds a control character or a line break")
+	case strings.HasPrefix(path, "-"):
+		v.Errorf("write ./"+path+" for a directory whose name starts with -", "the lock path %q starts with -, and would be read as an option", path)
+	case strings.HasPrefix(path, "~"):
+		v.Errorf("give a path relative to the login directory, like "+DefaultLockPath+", or an absolute one", "the lock path %q starts with ~, which is not expanded", path)
+	default:
+		t := p.parseTemplate(v, "lock path", "empty", scope{fields: []string{"Service"}})
+		if t == nil {
+			return false
+		}
+		expanded, _ := t.Expand(func(string) (string, bool) { return "svc", true })
+		if c := pathpkg.Clean(expanded); c == "." || c == "/" || c == ".." {
+			v.Errorf("give the lock a directory of its own, "+example, "the lock path %q names no directory of its own", path)
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// unsafeRune is a character that breaks a line or controls a terminal.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085'
 }
 
 // hookEvents are the keys of on:, in the order a rollout may reach them.
