@@ -2,6 +2,7 @@ package netcheck
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -37,6 +38,24 @@ func wantErr(t *testing.T, err error, want string) {
 	}
 	if err.Error() != want {
 		t.Fatalf("error\n got: %s\nwant: %s", err, want)
+	}
+}
+
+// wantTimeout fails unless err is prefix + "no answer within D", D being
+// the deadline d less what the setup before the dial took (under load,
+// more than a rounding step), and err wraps context.DeadlineExceeded.
+func wantTimeout(t *testing.T, err error, prefix string, d time.Duration) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("check passed, want a timeout")
+	}
+	after, ok := strings.CutPrefix(err.Error(), prefix+"no answer within ")
+	got, perr := time.ParseDuration(after)
+	if !ok || perr != nil || got > d || got < d-100*time.Millisecond {
+		t.Fatalf("error\n got: %s\nwant: %sno answer within %v (or a little less)", err, prefix, d)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("errors.Is(%v, DeadlineExceeded) = false", err)
 	}
 }
 

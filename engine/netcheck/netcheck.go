@@ -97,7 +97,8 @@ func reason(ctx context.Context, start time.Time, err error) error {
 }
 
 // waited is how long the check was given: from start to the context's
-// deadline when there is one, else the time spent, rounded to read well.
+// deadline when there is one, else the time spent. It is rounded so that
+// the engine's "2s" reads 2s, not the 1.9997s left when the check began.
 func waited(ctx context.Context, start time.Time) time.Duration {
 	d := time.Since(start)
 	if dl, ok := ctx.Deadline(); ok && dl.After(start) {
@@ -106,7 +107,7 @@ func waited(ctx context.Context, start time.Time) time.Duration {
 	if d >= time.Second {
 		return d.Round(100 * time.Millisecond)
 	}
-	return d.Round(time.Millisecond)
+	return d.Round(10 * time.Millisecond)
 }
 
 // clip shortens text that came from the network to at most n bytes, cut on
