@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -143,8 +144,28 @@ func (e *Engine) handleRunning(req request) stopReason {
 			req.reply <- fmt.Errorf("%w: the rollback is already running", ErrNotAllowed)
 			return stopNone
 		}
+		if req.answer.Decision == FastRollback {
+			if strings.TrimSpace(req.answer.Reason) == "" {
+				req.reply <- fmt.Errorf("%w: a fast rollback needs a reason; it is kept in the journal's audit trail", ErrNotAllowed)
+				return stopNone
+			}
+			e.fastRollback, e.emergencyReason = true, req.answer.Reason
+		}
 		req.reply <- nil
 		return stopRollback
+	case reqFinishNow:
+		switch {
+		case strings.TrimSpace(req.answer.Reason) == "":
+			req.reply <- fmt.Errorf("%w: finish-now needs a reason; it is kept in the journal's audit trail", ErrNotAllowed)
+		case e.rollingBack:
+			req.reply <- fmt.Errorf("%w: the rollout is rolling back", ErrNotAllowed)
+		case e.finishNow:
+			req.reply <- fmt.Errorf("%w: finish-now is already under way", ErrNotAllowed)
+		case !e.testPassed():
+			req.reply <- fmt.Errorf("%w: the test phase has not passed; finish-now never skips it", ErrNotAllowed)
+		default:
+			req.reply <- e.startFinishNow(req.answer.Reason)
+		}
 	}
 	return stopNone
 }
@@ -176,6 +197,9 @@ func (e *Engine) wait(ctx context.Context, d time.Duration) stopReason {
 		case req := <-e.cmds:
 			if s := e.handleRunning(req); s != stopNone {
 				return s
+			}
+			if e.finishNow {
+				return stopNone
 			}
 		case <-ctx.Done():
 			return stopInterrupt

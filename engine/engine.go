@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,7 +43,20 @@ type Options struct {
 	// RollbackNow, with Resume, rolls back every host the journal says was
 	// changed instead of going on: rollback after a rollout finished.
 	RollbackNow bool
+	// Preflight, for a new rollout, connects to every host of the plan,
+	// runs the change's preflight checks and fingerprints and takes the
+	// remote lock before the first gate.
+	Preflight bool
+	// PreflightParallel bounds preflight's connections at once;
+	// DefaultPreflightParallel when zero.
+	PreflightParallel int
+	// Hooks runs the change's on: commands (locally, with sh -c) when a
+	// gate opens, a phase fails and the rollout ends.
+	Hooks bool
 }
+
+// DefaultPreflightParallel is how many hosts preflight reaches at once.
+const DefaultPreflightParallel = 50
 
 // Engine runs one rollout. Create it with New or Resume, Subscribe, then Run
 // it in its own goroutine; send it commands from any goroutine.
@@ -71,6 +85,18 @@ type Engine struct {
 	gateSeq     int
 	paused      bool
 	rollingBack bool
+	// finishNow and fastRollback are the emergency paths taken, with the
+	// reason typed for them.
+	finishNow       bool
+	fastRollback    bool
+	emergencyReason string
+	// swapProblem is the swap host's preflight failure (it is not one of
+	// the rollout's hosts, so the state does not hold it).
+	swapProblem string
+	// lockErr is set when preflight found another rollout's lock.
+	lockErr error
+	// hookWG counts hooks running; Run waits for them before it closes the journal.
+	hookWG sync.WaitGroup
 
 	jmu  sync.Mutex // guards jerr
 	jerr error
@@ -139,6 +165,15 @@ func Resume(path string, plan *Plan, opts Options) (*Engine, error) {
 	for _, r := range rp.Records {
 		e.state.Apply(r)
 	}
+	for _, ph := range e.state.Phases {
+		// Batches laid out anew at a gate stay as they were laid out.
+		if pp := e.plan.Phase(ph.Phase); pp != nil && len(ph.Batches) > 0 && ph.Phase == PhaseFleet {
+			pp.Batches = ph.Batches
+		}
+	}
+	if em := e.state.Emergency; em != nil && em.Decision == FinishNow {
+		e.finishNow, e.emergencyReason = true, em.Reason
+	}
 	switch {
 	case e.state.Outcome == OutcomeRolledBack && !e.hasRollbackWork():
 		j.Close()
@@ -166,6 +201,11 @@ func newEngine(plan *Plan, opts Options) (*Engine, error) {
 	if opts.StateDir == "" {
 		return nil, errors.New("no state dir for the journal")
 	}
+	// The engine lays batches out anew (a resized batch, finish-now): it
+	// works on its own copy of the plan's phases.
+	own := *plan
+	own.Phases = slices.Clone(plan.Phases)
+	plan = &own
 	e := &Engine{plan: plan, opts: opts, cmds: make(chan request), done: make(chan struct{}),
 		state: NewState(), hosts: map[string]*hostRun{}}
 	for _, name := range planHosts(plan) {
@@ -343,6 +383,7 @@ func (e *Engine) sink(recs []Record) {
 	for _, s := range subs {
 		s.push(recs)
 	}
+	e.fireHooks(recs)
 }
 
 // read runs fn with the state locked.
@@ -367,6 +408,7 @@ func (s *State) clone() *State {
 	}
 	c.Notes = append([]string(nil), s.Notes...)
 	c.Audit = append([]AuditEntry(nil), s.Audit...)
+	c.LockHosts = append([]string(nil), s.LockHosts...)
 	c.Phases = append([]PhaseLayout(nil), s.Phases...)
 	return &c
 }

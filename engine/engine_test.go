@@ -127,7 +127,7 @@ func TestVerifyFailingPastRetriesFailsTestAndStopsBeforeProduction(t *testing.T)
 			failedGate = &g
 		}
 	}
-	if failedGate == nil || !slices.Equal(failedGate.Options, []engine.Decision{engine.Retry, engine.Rollback, engine.Abort}) {
+	if failedGate == nil || !slices.Equal(failedGate.Options, []engine.Decision{engine.Retry, engine.RetryHost, engine.Exclude, engine.Rollback, engine.Abort}) {
 		t.Fatalf("failed gate %+v", failedGate)
 	}
 	if !slices.Equal(failedGate.Next, []string{"t02"}) || failedGate.Failed != 1 || failedGate.Passed != 1 {

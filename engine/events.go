@@ -189,6 +189,8 @@ type HostChanged struct {
 	// Kind is the error's category: "exit", "timeout", "connection lost",
 	// "unreachable", "auth", "host key", "canceled".
 	Kind string `json:"kind,omitempty"`
+	// Check is the 1-based verify check that failed, for failed and unknown.
+	Check int `json:"check,omitempty"`
 }
 
 // HostOutput carries output lines of one host, batched.
@@ -299,6 +301,9 @@ type PreflightHost struct {
 	Error   string `json:"error,omitempty"`
 	// Fingerprint holds the output of each fingerprint command, by name.
 	Fingerprint map[string]string `json:"fingerprint,omitempty"`
+	// LockTaken is true when this rollout took the remote lock on the host,
+	// and so must release it at the end.
+	LockTaken bool `json:"lock_taken,omitempty"`
 }
 
 // HostExcluded: a host was taken out of the rollout; it is skipped from now on.

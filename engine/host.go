@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/rolloutconsole/rollout/engine/netcheck"
 	"github.com/rolloutconsole/rollout/inventory"
 	"github.com/rolloutconsole/rollout/inventory/change"
 	"github.com/rolloutconsole/rollout/inventory/shell"
@@ -87,6 +89,7 @@ type outcome struct {
 	state HostState // failed or unknown when !ok
 	err   string
 	kind  string
+	check int // the 1-based verify check that failed, 0 when none did
 }
 
 var okOutcome = outcome{ok: true}
@@ -228,14 +231,97 @@ func (e *Engine) vars(hr *hostRun, extra map[string]string) func(string) (string
 		case "Change":
 			return e.plan.Change.Name, true
 		}
+		if c, ok := strings.CutPrefix(name, "Captured."); ok {
+			var v string
+			var found bool
+			e.read(func(s *State) {
+				if h := s.Hosts[hr.host.Name]; h != nil {
+					v, found = h.Captured[c]
+				}
+			})
+			return v, found
+		}
 		v, ok := extra[name]
 		return v, ok
 	}
 }
 
+// captureBefore runs the change's capture commands on a host just before
+// its first apply and journals what they printed, for that host's rollback.
+// A retry keeps the first capture: by then the host may be half changed.
+// A capture that fails fails the host before anything is changed, since
+// its rollback would not know what to restore.
+func (e *Engine) captureBefore(ctx context.Context, hr *hostRun) outcome {
+	if len(e.plan.Change.Capture) == 0 {
+		return okOutcome
+	}
+	var have bool
+	e.read(func(s *State) {
+		if h := s.Hosts[hr.host.Name]; h != nil {
+			have = h.Captured != nil
+		}
+	})
+	if have {
+		return okOutcome
+	}
+	lookup := e.vars(hr, nil)
+	values := make(map[string]string, len(e.plan.Change.Capture))
+	for _, c := range e.plan.Change.Capture {
+		v, o := e.capture(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+		if !o.ok {
+			if o.kind != "canceled" {
+				o.err = fmt.Sprintf("capture %s: %s (nothing was changed)", c.Name, o.err)
+			}
+			if o.state == StateUnknown && o.kind == "canceled" {
+				o.state = StatePending
+			}
+			return o
+		}
+		values[c.Name] = v
+	}
+	if err := e.record(HostCaptured{Host: hr.host.Name, Values: values}); err != nil {
+		return journalFailed(err)
+	}
+	return okOutcome
+}
+
 // run runs one step on the host's connection with the step's timeout,
 // streaming output into the journal.
 func (e *Engine) run(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool)) outcome {
+	return e.runTo(ctx, hr, step, timeout, lookup, nil)
+}
+
+// maxCaptured bounds what a capture or fingerprint command's output keeps.
+const maxCaptured = 4096
+
+// capture runs a step and returns what it printed on stdout, cleaned like
+// any output (secrets redacted, control characters made inert), trailing
+// blank lines dropped and cut at maxCaptured. Its stderr is journaled as
+// output, so a failing capture shows why.
+func (e *Engine) capture(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool)) (string, outcome) {
+	var b strings.Builder
+	o := e.runTo(ctx, hr, step, timeout, lookup, func(s Stream, line []byte) bool {
+		if s != Stdout {
+			return false
+		}
+		if b.Len() < maxCaptured {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(e.clean(line))
+		}
+		return true
+	})
+	v := strings.TrimRight(b.String(), "\n \t")
+	if len(v) > maxCaptured {
+		v = v[:maxCaptured]
+	}
+	return v, o
+}
+
+// runTo is run with a tap: each output line is first offered to keep, and
+// journaled only when keep is nil or returns false.
+func (e *Engine) runTo(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool), keep func(Stream, []byte) bool) outcome {
 	line, err := step.Run.Render(lookup)
 	if err != nil {
 		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
@@ -246,7 +332,15 @@ func (e *Engine) run(ctx context.Context, hr *hostRun, step change.Step, timeout
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out := newOutputBuffer(e, hr.host.Name)
-	code, err := hr.conn.Run(sctx, Command{Line: line, Env: e.env(), PTY: step.PTY}, out.add)
+	sink := out.add
+	if keep != nil {
+		sink = func(s Stream, l []byte) {
+			if !keep(s, l) {
+				out.add(s, l)
+			}
+		}
+	}
+	code, err := hr.conn.Run(sctx, Command{Line: line, Env: e.env(), PTY: step.PTY}, sink)
 	out.flush()
 	switch {
 	case err == nil && code == 0:
@@ -280,11 +374,17 @@ func (e *Engine) verify(ctx context.Context, hr *hostRun, checks []change.Check,
 	for i, c := range checks {
 		tries := c.Retries + 1
 		for try := 1; ; try++ {
-			o := e.run(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+			var o outcome
+			if c.Run != nil {
+				o = e.run(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+			} else {
+				o = e.netCheck(ctx, hr, c, lookup)
+			}
 			if o.ok {
 				break
 			}
 			if o.state == StateUnknown || try >= tries {
+				o.check = i + 1
 				if len(checks) > 1 {
 					o.err = fmt.Sprintf("verify %d: %s", i+1, o.err)
 				} else {
@@ -310,6 +410,9 @@ func (e *Engine) applyJob(phase Phase) func(context.Context, *hostRun) HostState
 	return func(ctx context.Context, hr *hostRun) HostState {
 		hr.attempt++
 		if o := e.connect(ctx, hr, phase); !o.ok {
+			return e.finish(hr, phase, o)
+		}
+		if o := e.captureBefore(ctx, hr); !o.ok {
 			return e.finish(hr, phase, o)
 		}
 		if err := e.setHost(hr, phase, StateApplying, "", ""); err != nil {
@@ -382,7 +485,15 @@ func (e *Engine) rollbackJob(phase func(string) Phase) func(context.Context, *ho
 			o.err = "rollback: " + o.err
 			return fail(o)
 		}
-		if o := e.verify(ctx, hr, e.plan.Change.RollbackVerify, lookup); !o.ok {
+		checks := e.plan.Change.RollbackVerify
+		if e.fastRollback {
+			// The emergency rollback verifies once, without retries or waits.
+			checks = slices.Clone(checks)
+			for i := range checks {
+				checks[i].Retries = 0
+			}
+		}
+		if o := e.verify(ctx, hr, checks, lookup); !o.ok {
 			o.err = "after rollback, " + o.err
 			return fail(o)
 		}
@@ -396,7 +507,7 @@ func (e *Engine) finish(hr *hostRun, phase Phase, o outcome) HostState {
 	if o.ok && st == "" {
 		st = StateDone
 	}
-	if err := e.setHost(hr, phase, st, o.err, o.kind); err != nil {
+	if err := e.record(HostChanged{Host: hr.host.Name, Phase: phase, State: st, Attempt: hr.attempt, Error: o.err, Kind: o.kind, Check: o.check}); err != nil {
 		return StateUnknown
 	}
 	return st
@@ -524,4 +635,80 @@ func WithEnv(cmd Command) string {
 		return cmd.Line
 	}
 	return quoteEnv(cmd.Env) + cmd.Line
+}
+
+// netCheck runs an HTTP, TCP or Prometheus check, dialled from the console
+// or, for from: host, through the host's connection.
+func (e *Engine) netCheck(ctx context.Context, hr *hostRun, c change.Check, lookup func(string) (string, bool)) outcome {
+	timeout, from := e.plan.Change.Timeouts.Verify, ""
+	var run func(context.Context, netcheck.DialFunc) error
+	expand := func(t *shell.Template) (string, error) {
+		if t == nil {
+			return "", nil
+		}
+		return t.Expand(lookup)
+	}
+	var err error
+	switch {
+	case c.HTTP != nil:
+		var u string
+		if u, err = expand(c.HTTP.URL); err == nil {
+			chk := netcheck.HTTP{URL: u, Status: c.HTTP.Status, BodyContains: c.HTTP.BodyContains}
+			run, from = chk.Check, c.HTTP.From
+			if c.HTTP.Timeout > 0 {
+				timeout = c.HTTP.Timeout
+			}
+		}
+	case c.TCP != nil:
+		var a string
+		if a, err = expand(c.TCP.Address); err == nil {
+			run, from = netcheck.TCP{Address: a}.Check, c.TCP.From
+			if c.TCP.Timeout > 0 {
+				timeout = c.TCP.Timeout
+			}
+		}
+	case c.Prometheus != nil:
+		var u, q string
+		if u, err = expand(c.Prometheus.URL); err == nil {
+			q, err = expand(c.Prometheus.Query)
+		}
+		if err == nil {
+			run, from = netcheck.Prometheus{URL: u, Query: q, Max: c.Prometheus.Max, Min: c.Prometheus.Min}.Check, c.Prometheus.From
+			if c.Prometheus.Timeout > 0 {
+				timeout = c.Prometheus.Timeout
+			}
+		}
+	default:
+		return outcome{state: StateFailed, err: "the check has nothing to run", kind: "config"}
+	}
+	if err != nil {
+		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
+	}
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
+	var dial netcheck.DialFunc
+	if from == change.FromHost {
+		d, ok := hr.conn.(NetDialer)
+		if !ok {
+			return outcome{state: StateFailed, err: fmt.Sprintf("%s is reached by a transport that cannot open connections from the host; use from: console", hr.host.Name), kind: "config"}
+		}
+		dial = d.DialContext
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := run(cctx, dial); err != nil {
+		if ctx.Err() != nil {
+			return outcome{state: StateUnknown, err: "cancelled while verifying", kind: "canceled"}
+		}
+		msg := e.clean([]byte(err.Error()))
+		newOutputBuffer(e, hr.host.Name).post(Stderr, msg)
+		return outcome{state: StateFailed, err: msg, kind: "check"}
+	}
+	return okOutcome
+}
+
+// post journals one line at once, outside a command's output.
+func (b *outputBuffer) post(s Stream, line string) {
+	b.e.journal.Post(HostOutput{Host: b.host, Stream: s, Lines: []string{line}})
 }

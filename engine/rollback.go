@@ -56,6 +56,9 @@ func (e *Engine) rollback(ctx context.Context) (Outcome, string) {
 	var units []rollbackUnit
 	e.read(func(s *State) { units = s.rollbackOrder() })
 	ev := RollbackStarted{User: e.opts.User}
+	if e.fastRollback {
+		ev.Fast, ev.Reason = true, e.emergencyReason
+	}
 	for _, u := range units {
 		if u.name == swapUnit {
 			ev.SwapBack = true
@@ -83,7 +86,7 @@ func (e *Engine) rollback(ctx context.Context) (Outcome, string) {
 				names[i] = u.name
 			}
 			par := e.plan.Change.Fleet.Parallel
-			if pp := e.plan.Phase(group[0].phase); pp != nil && pp.Parallel > 0 {
+			if pp := e.plan.Phase(group[0].phase); pp != nil && pp.Parallel > 0 && !e.fastRollback {
 				par = pp.Parallel
 			}
 			res = e.runHosts(ctx, names, par, -1, e.hostJob(e.rollbackJob(func(string) Phase { return group[0].phase })))

@@ -100,6 +100,8 @@ type State struct {
 	Emergency *EmergencyStarted
 	// Lock is the remote lock's path while it is held, "" otherwise.
 	Lock string
+	// LockHosts are the hosts this rollout took the remote lock on.
+	LockHosts []string
 }
 
 // AuditEntry is one decision in the rollout's audit trail.
@@ -175,6 +177,9 @@ func (s *State) Apply(r Record) {
 		}
 		s.audit(r, e.User, fmt.Sprintf("%s (%d hosts)", what, len(e.Hosts)), e.Reason, false)
 	case PreflightHost:
+		if e.LockTaken {
+			s.LockHosts = append(s.LockHosts, e.Host)
+		}
 		if h := s.host(e.Host); h != nil {
 			h.Preflight, h.PreflightError, h.Fingerprint = "ok", e.Error, e.Fingerprint
 			if !e.OK {
@@ -204,6 +209,8 @@ func (s *State) Apply(r Record) {
 		s.Lock = ""
 		if e.Taken {
 			s.Lock = e.Path
+		} else {
+			s.LockHosts = nil
 		}
 	case Note:
 		s.Notes = append(s.Notes, e.Msg)
@@ -279,6 +286,9 @@ func (s *State) applyHost(e HostChanged, r Record) {
 	}
 	if e.State == StateConnecting || e.State == StateRollingBack {
 		h.FailedCheck = 0
+	}
+	if e.Check > 0 {
+		h.FailedCheck = e.Check
 	}
 	if e.State == StateApplying && !h.Applied {
 		h.Applied, h.AppliedSeq = true, r.Seq

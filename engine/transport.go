@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -43,6 +44,13 @@ type Conn interface {
 	Run(ctx context.Context, cmd Command, out OutputFunc) (exitCode int, err error)
 	// Close releases the connection.
 	Close() error
+}
+
+// NetDialer is a Conn that can open a TCP connection from its host (over
+// SSH, a direct-tcpip channel), for network checks that say from: host: a
+// port that listens only on the host's loopback can still be checked.
+type NetDialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Command is one shell command to run on a host.

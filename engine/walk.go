@@ -6,8 +6,10 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/inventory/change"
 )
 
 // step is one gated unit of the plan: a phase, or one batch of the fleet.
@@ -47,7 +49,8 @@ func (e *Engine) layout() []PhaseLayout {
 // Run runs the rollout until it ends and returns how it ended. It returns
 // early, leaving a resumable journal, when ctx ends (after the grace period
 // for hosts in flight) or when the journal cannot be written. The error is
-// non-nil only when the engine could not record what it did.
+// non-nil when the engine could not record what it did, or (wrapping
+// ErrRemoteLocked) when preflight found another rollout's lock on a host.
 func (e *Engine) Run(ctx context.Context) (outcome Outcome, err error) {
 	e.journal.start(e.opts.Now, e.sink)
 	e.preCtx, e.preCancel = context.WithCancel(ctx)
@@ -57,6 +60,9 @@ func (e *Engine) Run(ctx context.Context) (outcome Outcome, err error) {
 		}
 		e.closeConns()
 		close(e.done)
+		// Hooks journal their result: they end (or are killed at their
+		// timeout) before the journal closes.
+		e.hookWG.Wait()
 		if cerr := e.journal.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -84,10 +90,14 @@ func (e *Engine) Run(ctx context.Context) (outcome Outcome, err error) {
 	if jerr := e.journalErr(); jerr != nil {
 		return OutcomeInterrupted, fmt.Errorf("stopped: cannot record to the journal, so no further step was taken: %w", jerr)
 	}
+	if outcome != OutcomeInterrupted {
+		// Nothing will resume this run: the hosts are free for the next.
+		e.releaseLocks(context.WithoutCancel(ctx))
+	}
 	if err := e.record(RolloutFinished{Outcome: outcome, Error: msg}); err != nil {
 		return outcome, err
 	}
-	return outcome, nil
+	return outcome, e.lockErr
 }
 
 func (e *Engine) replayRecords() []Record {
@@ -110,18 +120,37 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 			return o, msg
 		}
 	}
+	var pre *PreflightReport
+	if !resumed && e.opts.Preflight {
+		var o Outcome
+		var msg string
+		if pre, o, msg = e.preflight(ctx); pre == nil {
+			return o, msg
+		}
+	}
 	steps := e.steps()
 	kind := GateStart
-	if resumed {
+	switch {
+	case resumed:
 		kind = GateResume
+	case pre != nil:
+		kind = GatePreflight
 	}
 	var prev *step
-	for i := range steps {
+	for i := 0; i < len(steps); i++ {
 		s := &steps[i]
+		if e.finishNow && s.phase == PhaseFleet && s.batch < s.batches {
+			if err := e.relayout(s, 0, e.emergencyReason); err != nil {
+				return OutcomeInterrupted, err.Error()
+			}
+			steps = e.steps()
+			s = &steps[i]
+		}
 		todo, passed := e.todo(s)
 		if !passed && len(todo) == 0 && !e.overBudget(s, todo) {
 			// Every host of the step finished before the console stopped (a
-			// resume re-verified the last ones): the step passed.
+			// resume re-verified the last ones), or every one was excluded:
+			// the step passed. A test phase never passes without a host.
 			if err := e.record(PhaseFinished{Phase: s.phase, Batch: s.batch, Passed: len(s.hosts), OK: true}); err != nil {
 				return OutcomeInterrupted, err.Error()
 			}
@@ -131,26 +160,48 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 			prev = s
 			continue
 		}
-		if prev != nil && kind != GateResume {
+		if prev != nil && kind != GateResume && kind != GatePreflight {
 			kind = GatePhase
 			if prev.phase == s.phase {
 				kind = GateBatch
 			}
 		}
-		g := GateReached{Kind: kind, Phase: s.phase, Batch: s.batch, Next: todo, Options: []Decision{Proceed, Rollback, Abort}}
-		if kind == GateStart {
-			// Nothing has been touched: there is nothing to roll back.
-			g.Options = []Decision{Proceed, Abort}
-		}
-		if prev != nil {
-			e.summarise(&g, prev.hosts)
-		}
-		if resumed && kind == GateResume && e.overBudget(s, todo) {
-			g.Kind, g.Options = GateFailed, []Decision{Retry, Rollback, Abort}
-			e.summarise(&g, s.hosts)
-		}
-		if o, msg, done := e.decide(ctx, g); done {
-			return o, msg
+		for {
+			g := e.stepGate(kind, s, prev, todo, resumed)
+			if kind == GatePreflight {
+				g.Preflight = pre
+				g.Options = []Decision{Proceed, Exclude, Abort}
+				if pre.Blocking != "" {
+					g.Options = []Decision{Exclude, Abort}
+				}
+			}
+			a, o, msg, done := e.decide(ctx, g)
+			if done {
+				return o, msg
+			}
+			if kind == GatePreflight && a.Decision == Proceed {
+				if err := e.excludePreflightFailures(); err != nil {
+					return OutcomeInterrupted, err.Error()
+				}
+			}
+			again, o, msg, done := e.act(ctx, s, a)
+			if done {
+				return o, msg
+			}
+			if kind == GatePreflight && a.Decision == Exclude {
+				pre = e.preflightReport()
+			}
+			if a.Decision == FinishNow && s.phase == PhaseFleet && s.batch < s.batches {
+				if err := e.relayout(s, 0, a.Reason); err != nil {
+					return OutcomeInterrupted, err.Error()
+				}
+			}
+			steps = e.steps()
+			s = &steps[i]
+			todo, _ = e.todo(s)
+			if !again {
+				break
+			}
 		}
 		kind = GatePhase
 		for {
@@ -172,38 +223,206 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 			if ok {
 				break
 			}
-			g := GateReached{Kind: GateFailed, Phase: s.phase, Batch: s.batch, Options: []Decision{Retry, Rollback, Abort}}
-			e.summarise(&g, s.hosts)
-			g.Next = failedOf(g.Failing)
-			if o, msg, done := e.decide(ctx, g); done {
+			if o, msg, done := e.failedGate(ctx, s); done {
 				return o, msg
 			}
 			todo, _ = e.todo(s)
+			if len(todo) == 0 && !e.overBudget(s, nil) {
+				// Retried or excluded back within budget at the gate.
+				if err := e.record(PhaseFinished{Phase: s.phase, Batch: s.batch, Passed: len(s.hosts), OK: true}); err != nil {
+					return OutcomeInterrupted, err.Error()
+				}
+				break
+			}
 		}
 		prev = s
 	}
 	return OutcomeSucceeded, ""
 }
 
+// stepGate builds the gate before step s: what comes next, what just
+// happened (prev), and what may be decided.
+func (e *Engine) stepGate(kind GateKind, s, prev *step, todo []string, resumed bool) GateReached {
+	g := GateReached{Kind: kind, Phase: s.phase, Batch: s.batch, Next: todo, Options: []Decision{Proceed, Rollback, Abort}}
+	if kind == GateStart {
+		// Nothing has been touched: there is nothing to roll back.
+		g.Options = []Decision{Proceed, Abort}
+	}
+	if prev != nil {
+		e.summarise(&g, prev.hosts)
+		if len(g.Failing) > 0 {
+			g.Options = append(g.Options, RetryHost)
+		}
+	}
+	if resumed && kind == GateResume && e.overBudget(s, todo) {
+		g.Kind, g.Options = GateFailed, []Decision{Retry, RetryHost, Exclude, Rollback, Abort}
+		e.summarise(&g, s.hosts)
+		return g
+	}
+	if len(todo) > 0 {
+		g.Options = append(g.Options, Exclude)
+	}
+	if s.phase == PhaseFleet && len(todo) > 0 {
+		g.Options = append(g.Options, Resize)
+	}
+	e.offerEmergency(&g)
+	if e.finishNow && g.Kind != GateFailed {
+		g.Options = []Decision{Proceed, Rollback, Abort}
+	}
+	return g
+}
+
+// offerEmergency adds finish-now and the fast rollback where they make
+// sense: after the test phase passed, when something may be rolled back.
+func (e *Engine) offerEmergency(g *GateReached) {
+	if !e.testPassed() || e.rollingBack || !slices.Contains(g.Options, Rollback) {
+		return
+	}
+	g.Emergency = true
+	if g.Kind != GateFailed && !e.finishNow {
+		g.Options = append(g.Options, FinishNow)
+	}
+	g.Options = append(g.Options, FastRollback)
+}
+
+// failedGate stops at a step that went over its failure budget and acts on
+// the answers until one lets the walk go on (done false: retry the step) or
+// ends it.
+func (e *Engine) failedGate(ctx context.Context, s *step) (Outcome, string, bool) {
+	for {
+		g := GateReached{Kind: GateFailed, Phase: s.phase, Batch: s.batch, Options: []Decision{Retry, RetryHost, Exclude, Rollback, Abort}}
+		e.summarise(&g, s.hosts)
+		g.Next = failedOf(g.Failing)
+		e.offerEmergency(&g)
+		a, o, msg, done := e.decide(ctx, g)
+		if done {
+			return o, msg, true
+		}
+		if a.Decision == Retry {
+			return "", "", false
+		}
+		again, o, msg, done := e.act(ctx, s, a)
+		if done {
+			return o, msg, true
+		}
+		if !again || !e.overBudget(s, nil) {
+			return "", "", false
+		}
+	}
+}
+
+// act carries out a gate answer that is not simply proceed or retry:
+// excluding or retrying one host, resizing the next batch, finishing now.
+// again is true when the gate should open again to show the effect.
+func (e *Engine) act(ctx context.Context, s *step, a Answer) (again bool, o Outcome, msg string, done bool) {
+	switch a.Decision {
+	case Exclude:
+		if err := e.record(HostExcluded{Host: a.Host, User: e.opts.User, Reason: a.Reason}); err != nil {
+			return false, OutcomeInterrupted, err.Error(), true
+		}
+		return true, "", "", false
+	case Resize:
+		if err := e.relayout(s, a.Size, a.Reason); err != nil {
+			return false, OutcomeInterrupted, err.Error(), true
+		}
+		return true, "", "", false
+	case RetryHost:
+		res := e.runHosts(ctx, []string{a.Host}, 1, -1, e.hostJob(e.applyJob(e.phaseOf(a.Host))))
+		switch res.stop {
+		case stopAbort:
+			return false, OutcomeAborted, "aborted by " + e.opts.User, true
+		case stopRollback:
+			o, msg := e.rollback(ctx)
+			return false, o, msg, true
+		case stopInterrupt, stopJournal:
+			return false, OutcomeInterrupted, "the console was stopped; resume to go on", true
+		}
+		return true, "", "", false
+	case FinishNow:
+		if err := e.startFinishNow(a.Reason); err != nil {
+			return false, OutcomeInterrupted, err.Error(), true
+		}
+	}
+	return false, "", "", false
+}
+
+// startFinishNow records the emergency path and takes it: no more soak, no
+// more batch gates, the rest of the fleet in one batch.
+func (e *Engine) startFinishNow(reason string) error {
+	if err := e.record(EmergencyStarted{Decision: FinishNow, User: e.opts.User, Reason: reason}); err != nil {
+		return err
+	}
+	e.finishNow, e.emergencyReason = true, reason
+	return nil
+}
+
+// relayout lays the remaining batches of the fleet out anew from step s on:
+// the next batch takes size hosts (all of them when size is 0, finish-now)
+// and the batches after it keep their sizes, the last taking the rest.
+// Excluded hosts leave the layout; batches already passed keep their numbers.
+func (e *Engine) relayout(s *step, size int, reason string) error {
+	pp := s.plan
+	var rest []string
+	var sizes []int
+	e.read(func(st *State) {
+		for i, b := range pp.Batches[s.batch-1:] {
+			if i > 0 {
+				sizes = append(sizes, len(b))
+			}
+			for _, h := range b {
+				if hs := st.Hosts[h]; hs == nil || hs.State != StateSkipped {
+					rest = append(rest, h)
+				}
+			}
+		}
+	})
+	if size <= 0 || size > len(rest) {
+		size = len(rest)
+	}
+	batches := slices.Clone(pp.Batches[:s.batch-1])
+	if len(rest) > 0 {
+		batches = append(batches, rest[:size])
+		rest = rest[size:]
+	}
+	for i, n := range sizes {
+		if len(rest) == 0 {
+			break
+		}
+		if i == len(sizes)-1 || n > len(rest) {
+			n = len(rest)
+		}
+		batches = append(batches, rest[:n])
+		rest = rest[n:]
+	}
+	if len(rest) > 0 {
+		batches = append(batches, rest)
+	}
+	if err := e.record(BatchesChanged{Phase: s.phase, Batches: batches, User: e.opts.User, Reason: reason}); err != nil {
+		return err
+	}
+	pp.Batches = batches
+	return nil
+}
+
 // decide opens a gate and acts on the answer. done is true when the rollout
-// ends here (abort, rollback, interrupt); a Proceed or Retry returns done false.
-func (e *Engine) decide(ctx context.Context, g GateReached) (Outcome, string, bool) {
-	d, stop := e.gate(ctx, g)
+// ends here (abort, rollback, interrupt); any other answer returns done false.
+func (e *Engine) decide(ctx context.Context, g GateReached) (Answer, Outcome, string, bool) {
+	a, stop := e.gate(ctx, g)
 	switch {
 	case stop == stopInterrupt:
-		return OutcomeInterrupted, "the console was stopped at a gate; resume to go on", true
+		return a, OutcomeInterrupted, "the console was stopped at a gate; resume to go on", true
 	case stop == stopJournal:
-		return OutcomeInterrupted, "the journal cannot be written", true
-	case d == Rollback:
+		return a, OutcomeInterrupted, "the journal cannot be written", true
+	case a.Decision == Rollback || a.Decision == FastRollback:
 		o, msg := e.rollback(ctx)
-		return o, msg, true
-	case d == Abort:
+		return a, o, msg, true
+	case a.Decision == Abort:
 		if g.Kind == GateFailed {
-			return OutcomeFailed, fmt.Sprintf("%s failed; stopped by %s", g.Phase, e.opts.User), true
+			return a, OutcomeFailed, fmt.Sprintf("%s failed; stopped by %s", g.Phase, e.opts.User), true
 		}
-		return OutcomeAborted, "aborted by " + e.opts.User + " at a gate", true
+		return a, OutcomeAborted, "aborted by " + e.opts.User + " at a gate", true
 	}
-	return "", "", false
+	return a, "", "", false
 }
 
 func failedOf(hs []HostSummary) []string {
@@ -273,62 +492,216 @@ func (e *Engine) summarise(g *GateReached, hosts []string) {
 		}
 		sort.SliceStable(all, func(i, j int) bool { return all[i].Duration > all[j].Duration })
 		g.Slowest = all[:min(3, len(all))]
+		g.Checks = tallyChecks(st, hosts, e.plan.Change.Verify)
 	})
 }
 
-// gate records the gate and waits for a decision.
-func (e *Engine) gate(ctx context.Context, g GateReached) (Decision, stopReason) {
+// tallyChecks counts, for each verify check, the hosts that passed and
+// failed it. Checks run in order and stop at the first that fails, so a
+// verified host passed them all, and a host that failed check k passed
+// those before it and never ran those after.
+func tallyChecks(st *State, hosts []string, checks []change.Check) []CheckTally {
+	if len(checks) == 0 {
+		return nil
+	}
+	out := make([]CheckTally, len(checks))
+	for i := range checks {
+		out[i] = CheckTally{Check: i + 1, Name: CheckName(checks[i])}
+	}
+	for _, h := range hosts {
+		hs := st.Hosts[h]
+		if hs == nil {
+			continue
+		}
+		switch {
+		case hs.State == StateDone:
+			for i := range out {
+				out[i].Passed++
+			}
+		case (hs.State == StateFailed || hs.State == StateUnknown) && hs.FailedCheck > 0 && hs.FailedCheck <= len(out):
+			for i := 0; i < hs.FailedCheck-1; i++ {
+				out[i].Passed++
+			}
+			out[hs.FailedCheck-1].Failed++
+		}
+	}
+	return out
+}
+
+// CheckName is how a check is named at a gate: its name, or its kind and
+// what it checks.
+func CheckName(c change.Check) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	var what string
+	switch {
+	case c.HTTP != nil && c.HTTP.URL != nil:
+		what = "http " + c.HTTP.URL.String()
+	case c.TCP != nil && c.TCP.Address != nil:
+		what = "tcp " + c.TCP.Address.String()
+	case c.Prometheus != nil && c.Prometheus.Query != nil:
+		what = "prometheus " + c.Prometheus.Query.String()
+	case c.Run != nil:
+		what = c.Run.String()
+	}
+	if len(what) > 60 {
+		what = what[:57] + "..."
+	}
+	return what
+}
+
+// gate records the gate and waits for an answer it accepts.
+func (e *Engine) gate(ctx context.Context, g GateReached) (Answer, stopReason) {
 	e.gateSeq++
 	g.Gate = e.gateSeq
 	if err := e.record(g); err != nil {
-		return "", stopJournal
+		return Answer{}, stopJournal
 	}
-	if e.opts.AutoConfirm && slices.Contains(g.Options, Proceed) {
-		if err := e.record(GateAnswered{Gate: g.Gate, Decision: Proceed, User: e.opts.User, Auto: true}); err != nil {
-			return "", stopJournal
+	auto := e.opts.AutoConfirm || e.finishNow
+	if auto && slices.Contains(g.Options, Proceed) && g.Kind != GateFailed && (g.Preflight == nil || g.Preflight.clean()) {
+		a := Answer{Decision: Proceed}
+		if e.finishNow {
+			a.Reason = "finish now: " + e.emergencyReason
 		}
-		return Proceed, stopNone
+		if err := e.record(GateAnswered{Gate: g.Gate, Decision: Proceed, User: e.opts.User, Auto: true, Reason: a.Reason}); err != nil {
+			return Answer{}, stopJournal
+		}
+		return a, stopNone
 	}
-	answer := func(d Decision) (Decision, stopReason) {
-		if err := e.record(GateAnswered{Gate: g.Gate, Decision: d, User: e.opts.User}); err != nil {
-			return "", stopJournal
+	answer := func(a Answer) (Answer, stopReason) {
+		if err := e.record(GateAnswered{Gate: g.Gate, Decision: a.Decision, User: e.opts.User, Host: a.Host, Size: a.Size, Reason: a.Reason}); err != nil {
+			return Answer{}, stopJournal
 		}
-		return d, stopNone
+		if a.Decision == FastRollback {
+			e.fastRollback, e.emergencyReason = true, a.Reason
+		}
+		return a, stopNone
 	}
 	for {
 		select {
 		case req := <-e.cmds:
 			switch req.kind {
 			case reqDecide:
-				switch {
-				case req.gate != g.Gate:
+				if req.gate != g.Gate {
 					req.reply <- fmt.Errorf("%w: gate %d is open, not gate %d", ErrStaleGate, g.Gate, req.gate)
-				case !slices.Contains(g.Options, req.answer.Decision):
-					req.reply <- fmt.Errorf("%w: %s is not offered at this gate", ErrNotAllowed, req.answer.Decision)
-				default:
-					d, stop := answer(req.answer.Decision)
-					req.reply <- e.journalErr()
-					return d, stop
-				}
-			case reqAbort:
-				d, stop := answer(Abort)
-				req.reply <- e.journalErr()
-				return d, stop
-			case reqRollback:
-				if !slices.Contains(g.Options, Rollback) {
-					req.reply <- fmt.Errorf("%w: nothing has been changed yet", ErrNotAllowed)
 					continue
 				}
-				d, stop := answer(Rollback)
+				if err := e.checkAnswer(g, req.answer); err != nil {
+					req.reply <- err
+					continue
+				}
+				a, stop := answer(req.answer)
 				req.reply <- e.journalErr()
-				return d, stop
+				return a, stop
+			case reqAbort:
+				a, stop := answer(Answer{Decision: Abort, Reason: req.answer.Reason})
+				req.reply <- e.journalErr()
+				return a, stop
+			case reqRollback, reqFinishNow:
+				a := req.answer
+				if a.Decision == "" {
+					a.Decision = Rollback
+				}
+				if err := e.checkAnswer(g, a); err != nil {
+					req.reply <- err
+					continue
+				}
+				a, stop := answer(a)
+				req.reply <- e.journalErr()
+				return a, stop
 			default:
 				e.handleRunning(req)
 			}
 		case <-ctx.Done():
-			return "", stopInterrupt
+			return Answer{}, stopInterrupt
 		}
 	}
+}
+
+// checkAnswer refuses an answer the gate does not offer, or one missing what
+// it needs, with a sentence the console can show as it is.
+func (e *Engine) checkAnswer(g GateReached, a Answer) error {
+	if !slices.Contains(g.Options, a.Decision) {
+		if a.Decision == Rollback || a.Decision == FastRollback {
+			return fmt.Errorf("%w: nothing has been changed yet", ErrNotAllowed)
+		}
+		return fmt.Errorf("%w: %s is not offered at this gate", ErrNotAllowed, a.Decision)
+	}
+	if a.Decision.NeedsReason() && strings.TrimSpace(a.Reason) == "" {
+		return fmt.Errorf("%w: %s needs a reason; it is kept in the journal's audit trail", ErrNotAllowed, a.Decision)
+	}
+	switch a.Decision {
+	case Exclude:
+		return e.checkExclude(a.Host)
+	case RetryHost:
+		st := e.hostState(a.Host)
+		if st != StateFailed && st != StateUnknown {
+			return fmt.Errorf("%w: %s is not a failed host (it is %s); only a failed or unknown host can be retried", ErrNotAllowed, a.Host, orNone(st))
+		}
+	case Resize:
+		if left := e.fleetLeft(); a.Size < 1 || a.Size > left {
+			return fmt.Errorf("%w: the next batch can be 1 to %d hosts, not %d", ErrNotAllowed, left, a.Size)
+		}
+	}
+	return nil
+}
+
+// checkExclude refuses to exclude a host the rollout cannot do without.
+func (e *Engine) checkExclude(host string) error {
+	if e.plan.Hosts[host] == nil {
+		return fmt.Errorf("%w: %s is not a host of this rollout", ErrNotAllowed, host)
+	}
+	var why string
+	e.read(func(st *State) {
+		hs := st.Hosts[host]
+		switch {
+		case hs == nil:
+			why = host + " is not a host of this rollout"
+		case hs.State == StateSkipped:
+			why = host + " is already excluded"
+		case hs.State == StateDone:
+			why = host + " is already changed and verified; roll back instead"
+		case hs.State.InFlight():
+			why = host + " is running a command"
+		case hs.Phase == PhaseStandby || hs.Phase == PhaseSwap:
+			why = host + " is the " + map[Phase]string{PhaseStandby: "standby", PhaseSwap: "primary"}[hs.Phase] + ", which the swap needs"
+		case hs.Phase == PhaseTest:
+			left := 0
+			for _, h := range st.Order {
+				if o := st.Hosts[h]; o.Phase == PhaseTest && o.State != StateSkipped && h != host {
+					left++
+				}
+			}
+			if left == 0 {
+				why = host + " is the last test host; the test phase cannot prove anything without one"
+			}
+		}
+	})
+	if why != "" {
+		return fmt.Errorf("%w: %s", ErrNotAllowed, why)
+	}
+	return nil
+}
+
+// fleetLeft counts fleet hosts not yet done or excluded.
+func (e *Engine) fleetLeft() int {
+	n := 0
+	e.read(func(st *State) {
+		for _, h := range st.Order {
+			if hs := st.Hosts[h]; hs.Phase == PhaseFleet && hs.State != StateDone && hs.State != StateSkipped {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+func orNone(s HostState) string {
+	if s == "" {
+		return "not started"
+	}
+	return string(s)
 }
 
 // runStep runs one step's remaining hosts.
@@ -429,6 +802,10 @@ func (e *Engine) soak(ctx context.Context, hosts []string) batchResult {
 		d := min(interval, pp.Soak-soaked)
 		if stop := e.wait(ctx, d); stop != stopNone {
 			res.stop = stop
+			return res
+		}
+		if e.finishNow {
+			e.note("finish now: the canaries' soak ends here, after " + soaked.String())
 			return res
 		}
 		soaked += d

@@ -25,12 +25,14 @@ type consoleFlags struct {
 	plain         bool
 	yes           bool
 	acceptNewKeys bool
+	noPreflight   bool
 }
 
 func (f *consoleFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where journals and locks live")
 	cmd.Flags().BoolVar(&f.plain, "plain", false, "print one line per event and read answers from stdin, even on a terminal")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "confirm every gate that passed (a failed gate still waits for an answer)")
+	cmd.Flags().BoolVar(&f.noPreflight, "no-preflight", false, "start at the plan instead of first reaching every host (preflight checks, fingerprints and the remote lock are then skipped)")
 	cmd.Flags().BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "record the key of a host known_hosts does not know yet (like OpenSSH's StrictHostKeyChecking=accept-new); a changed key is always refused")
 }
 
@@ -113,6 +115,8 @@ func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, secrets
 		ID:          id,
 		AutoConfirm: cf.yes,
 		Secrets:     secrets,
+		Preflight:   !cf.noPreflight,
+		Hooks:       true,
 	}
 }
 
@@ -149,20 +153,27 @@ func drive(ctx context.Context, eng *engine.Engine, cf consoleFlags, stdin io.Re
 		if err != nil {
 			return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w; the rollout was stopped and can be resumed: rollout resume %s", eng.ID(), err, eng.ID())}
 		}
-		if res.err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w", eng.ID(), res.err)}
-		}
-		return outcomeError(eng.ID(), res.outcome)
+		return runError(eng.ID(), res.outcome, res.err)
 	}
 	fmt.Fprintf(stdout, "journal: %s\n", eng.JournalPath())
 	con := plain.New(stdout, eng, cf.yes)
 	con.Scripted = !isTerminal(stdin)
 	con.Run(ctx, records, stdin)
 	res := <-done
-	if res.err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w", eng.ID(), res.err)}
+	return runError(eng.ID(), res.outcome, res.err)
+}
+
+// runError is the exit for how Run ended: a lock another rollout holds on
+// some host is exit 3, like the local lock; an engine that could not record
+// is a failure; otherwise the outcome decides.
+func runError(id string, o engine.Outcome, err error) error {
+	switch {
+	case errors.Is(err, engine.ErrRemoteLocked):
+		return &exitError{code: exitLocked, err: fmt.Errorf("rollout %s did not start: %w", id, err)}
+	case err != nil:
+		return &exitError{code: exitFailed, err: fmt.Errorf("rollout %s: %w", id, err)}
 	}
-	return outcomeError(eng.ID(), res.outcome)
+	return outcomeError(id, o)
 }
 
 // outcomeError maps how a rollout ended to the exit code, with a line that

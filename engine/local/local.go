@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -110,4 +111,11 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 		return -1, fmt.Errorf("%s: %w", c.host, err)
 	}
 	return 0, nil
+}
+
+// DialContext opens a connection from this machine, which is the host, for
+// network checks that say from: host.
+func (c *conn) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }

@@ -282,3 +282,17 @@ func (c *conn) cancel(sess *ssh.Session, stdin io.WriteCloser, pty bool, finishe
 		c.cl.fail(fmt.Sprintf("the session did not end within %s of a cancel", 2*grace))
 	}
 }
+
+// DialContext opens a TCP connection from the host, through the SSH
+// connection (a direct-tcpip channel, as ssh -L does), for network checks
+// that say from: host. The server must allow TCP forwarding.
+func (c *conn) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	nc, err := c.cl.DialContext(ctx, network, addr)
+	if err != nil {
+		if c.cl.dead() {
+			return nil, c.lost()
+		}
+		return nil, fmt.Errorf("connect %s from %s (over SSH; the server may forbid TCP forwarding): %w", addr, c.host, err)
+	}
+	return nc, nil
+}
