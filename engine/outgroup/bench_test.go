@@ -14,23 +14,32 @@ func names(n int) []string {
 }
 
 // BenchmarkAdd is one 60-byte output line of one of 10,000 hosts, added
-// as the console adds it: one line per call (the worst batching).
+// as the console adds it: one line per call (the worst batching). With
+// same, every host prints the same lines and joins a group that exists;
+// otherwise each host's output is its own, and every line makes a group.
 func BenchmarkAdd(b *testing.B) {
-	for _, mask := range []bool{false, true} {
-		b.Run(fmt.Sprintf("mask=%v", mask), func(b *testing.B) {
-			hosts := names(10000)
-			g := New(Options{MaskHostNames: mask})
-			for _, h := range hosts {
-				g.Reset(h)
-			}
-			line := "Unpacking nginx-common (1.25.3-1) over (1.24.0-1) on fleet"
-			b.ReportAllocs()
-			b.SetBytes(int64(len(line)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				g.Add(hosts[i%len(hosts)], line)
-			}
-		})
+	for _, same := range []bool{true, false} {
+		for _, mask := range []bool{false, true} {
+			b.Run(fmt.Sprintf("same=%v/mask=%v", same, mask), func(b *testing.B) {
+				hosts := names(10000)
+				g := New(Options{MaskHostNames: mask})
+				for _, h := range hosts {
+					g.Reset(h)
+				}
+				line := "Unpacking nginx-common (1.25.3-1) over (1.24.0-1) on fleet"
+				if !same {
+					for _, h := range hosts {
+						g.Add(h, h+"x") // a line of its own, that masking keeps
+					}
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(line)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					g.Add(hosts[i%len(hosts)], line)
+				}
+			})
+		}
 	}
 }
 

@@ -78,6 +78,7 @@ type Grouper struct {
 	hosts   map[string]*host
 	groups  map[key]*group
 	list    []*group // every group, in no order: what Top walks
+	free    []*group // groups emptied, for reuse: a host printing output of its own empties one group as it makes another
 	version uint64
 	buf     [16]byte
 }
@@ -292,7 +293,12 @@ func (g *Grouper) move(h *host, k key) {
 func (g *Grouper) link(h *host, k key) {
 	gr := g.groups[k]
 	if gr == nil {
-		gr = &group{key: k, at: len(g.list)}
+		if n := len(g.free); n > 0 {
+			gr, g.free = g.free[n-1], g.free[:n-1]
+			*gr = group{key: k, at: len(g.list)}
+		} else {
+			gr = &group{key: k, at: len(g.list)}
+		}
 		g.groups[k] = gr
 		g.list = append(g.list, gr)
 	}
@@ -328,6 +334,9 @@ func (g *Grouper) unlink(h *host) {
 		last.at, g.list[gr.at] = gr.at, last
 		g.list[len(g.list)-1] = nil
 		g.list = g.list[:len(g.list)-1]
+		if len(g.free) < 64 {
+			g.free = append(g.free, gr)
+		}
 	}
 }
 
