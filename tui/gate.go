@@ -14,23 +14,34 @@ import (
 // offers only retry, roll back and abort: the engine's options decide.
 type gatePanel struct {
 	c *common
-	// The body depends only on the gate and the width: kept, because
+	// The body depends only on the gate and the size: kept, because
 	// folding a 10,000-host list is not a per-frame job.
-	cacheGate, cacheW int
-	cache             []string
+	cacheGate, cacheW, cacheH int
+	cache                     []string
 }
 
-func (g *gatePanel) view(gr *engine.GateReached, answered, w, h int) []string {
+// view draws the gate in w×h. The keys that answer it close the panel; the
+// keys that act on the selected host, resize the batch or take an
+// emergency path take a line of their own above them when one line cannot
+// hold both.
+func (g *gatePanel) view(gr *engine.GateReached, answered, w, h int, k *keyMap, sel string) []string {
 	s := g.c.styles
-	if gr.Gate != g.cacheGate || w != g.cacheW {
-		g.cache = g.body(gr, w-4)
-		g.cacheGate, g.cacheW = gr.Gate, w
+	extra, keys := g.keys(gr, answered, k, sel, w-4)
+	room := max(0, h-4-len(extra))
+	if gr.Gate != g.cacheGate || w != g.cacheW || room != g.cacheH {
+		g.cache = g.body(gr, w-4, room)
+		g.cacheGate, g.cacheW, g.cacheH = gr.Gate, w, room
 	}
+	body := cutLines(s, g.cache, room)
+	body = append(body[:len(body):len(body)], extra...) // never into the cache
 	border := s.Panel
-	if gr.Kind == engine.GateFailed {
+	switch {
+	case gr.Kind == engine.GateFailed || gr.Preflight != nil && gr.Preflight.Blocking != "":
 		border = s.PanelFail
+	case gr.Preflight != nil && (gr.Preflight.Drift || gr.Preflight.OK < gr.Preflight.Checked):
+		border = s.PanelWarn
 	}
-	return drawPanel(s, border, g.title(gr), g.cache, g.keys(gr, answered), w, h)
+	return drawPanel(s, border, g.title(gr), body, keys, w, h)
 }
 
 func (g *gatePanel) title(gr *engine.GateReached) string {
@@ -38,6 +49,11 @@ func (g *gatePanel) title(gr *engine.GateReached) string {
 	switch gr.Kind {
 	case engine.GateStart:
 		return fmt.Sprintf("Gate %d · ready to start", gr.Gate)
+	case engine.GatePreflight:
+		if gr.Preflight != nil && gr.Preflight.Blocking != "" {
+			return fmt.Sprintf("Gate %d · preflight: cannot proceed", gr.Gate)
+		}
+		return fmt.Sprintf("Gate %d · preflight done: nothing changed yet", gr.Gate)
 	case engine.GateResume:
 		return fmt.Sprintf("Gate %d · resumed from the journal", gr.Gate)
 	case engine.GateFailed:
@@ -54,13 +70,18 @@ func stepName(st *engine.State, ph engine.Phase, batch int) string {
 	return string(ph)
 }
 
-// body is everything above the keys.
-func (g *gatePanel) body(gr *engine.GateReached, w int) []string {
+// body is everything above the keys, for room lines: what just happened,
+// then what comes next, which is never the part cut.
+func (g *gatePanel) body(gr *engine.GateReached, w, room int) []string {
+	next := g.next(gr, w)
+	avail := max(0, room-len(next)-1)
 	var out []string
 	switch gr.Kind {
 	case engine.GateStart:
 		out = append(out, "Nothing has been changed yet. The plan, in order:")
 		out = append(out, planLines(g.c.st, w)...)
+	case engine.GatePreflight:
+		out = append(out, g.preflight(gr, w, avail)...)
 	case engine.GateResume:
 		out = append(out, "The rollout stopped here before; the journal says:")
 		out = append(out, "  "+countsLine(g.c.tally.all))
@@ -70,8 +91,9 @@ func (g *gatePanel) body(gr *engine.GateReached, w int) []string {
 	default:
 		out = append(out, g.passed(gr, w)...)
 	}
+	out = cutLines(g.c.styles, out, avail)
 	out = append(out, "")
-	return append(out, g.next(gr, w)...)
+	return append(out, next...)
 }
 
 // passed summarises the step that just passed.
@@ -79,6 +101,10 @@ func (g *gatePanel) passed(gr *engine.GateReached, w int) []string {
 	s := g.c.styles
 	cur := g.c.st.Current
 	out := []string{s.OK.Render("✓ ") + fmt.Sprintf("%s passed: %d done, %d failed", stepName(g.c.st, cur.Phase, cur.Batch), gr.Passed, gr.Failed)}
+	out = append(out, g.checks(gr.Checks, w, 3)...)
+	if sum := g.c.groups.summary(w - 2); sum != "" {
+		out = append(out, "  "+sum)
+	}
 	if len(gr.Slowest) > 0 {
 		var parts []string
 		for _, h := range gr.Slowest {
@@ -98,6 +124,10 @@ func (g *gatePanel) failed(gr *engine.GateReached, w int) []string {
 	s := g.c.styles
 	out := []string{s.Fail.Render("✗ ") + fmt.Sprintf("%s failed: %d done, %d failed, more than the phase allows",
 		stepName(g.c.st, gr.Phase, gr.Batch), gr.Passed, gr.Failed)}
+	out = append(out, g.checks(gr.Checks, w, 3)...)
+	if sum := g.c.groups.summary(w - 2); sum != "" {
+		out = append(out, "  "+sum)
+	}
 	out = append(out, g.failing(gr.Failing, 4, w)...)
 	out = append(out, "", "It cannot go forward: retry the failed hosts, roll back, or abort.")
 	return out
@@ -150,22 +180,28 @@ func (g *gatePanel) next(gr *engine.GateReached, w int) []string {
 	return out
 }
 
-// keys lists the answers this gate offers.
-func (g *gatePanel) keys(gr *engine.GateReached, answered int) string {
+// keys lists the answers this gate offers (the enabled bindings say which
+// may be pressed now): the answers that close it in keys, and the actions
+// that open it again (exclude, retry one host, resize) and the emergency
+// paths in extra, lines of their own when one line of w cannot hold all.
+func (g *gatePanel) keys(gr *engine.GateReached, answered int, k *keyMap, sel string, w int) (extra []string, keys string) {
 	s := g.c.styles
 	if g.c.readOnly {
-		return s.Muted.Render("read-only: the engineer running the rollout answers this gate")
+		return nil, s.Muted.Render("read-only: the engineer running the rollout answers this gate")
 	}
 	if answered == gr.Gate {
-		return s.Muted.Render("answer sent; waiting for the engine…")
+		return nil, s.Muted.Render("answer sent; waiting for the engine…")
 	}
 	var parts []string
 	for _, o := range gr.Options {
 		switch o {
 		case engine.Proceed:
 			verb := "proceed"
-			if gr.Kind == engine.GateStart {
+			switch {
+			case gr.Kind == engine.GateStart:
 				verb = "start"
+			case gr.Preflight != nil && gr.Preflight.Drift:
+				verb = "proceed despite drift"
 			}
 			parts = append(parts, keyHint(s, "y", verb))
 		case engine.Retry:
@@ -176,7 +212,42 @@ func (g *gatePanel) keys(gr *engine.GateReached, answered int) string {
 			parts = append(parts, keyHint(s, "a", "abort…"))
 		}
 	}
-	return hints(s, append(parts, keyHint(s, "esc", "look around"))...)
+	parts = append(parts, keyHint(s, "esc", "look around"))
+	var acts []string
+	host := sel != "" && sel != swapRow
+	if k.RetryOne.Enabled() && host {
+		acts = append(acts, keyHint(s, "T", "retry "+sel))
+	}
+	if k.Exclude.Enabled() && host {
+		acts = append(acts, keyHint(s, "x", "exclude "+sel+"…"))
+	}
+	if k.Resize.Enabled() {
+		acts = append(acts, keyHint(s, "+/-", fmt.Sprintf("resize (%d)…", len(gr.Next))))
+	}
+	if k.Finish.Enabled() {
+		acts = append(acts, keyHint(s, "F", "finish now…"))
+	}
+	if k.FastBack.Enabled() {
+		acts = append(acts, keyHint(s, "B", "fast rollback…"))
+	}
+	if one := hints(s, append(parts[:len(parts)-1:len(parts)-1], append(acts, parts[len(parts)-1])...)...); len(acts) == 0 || width(one) <= w {
+		return nil, one
+	}
+	return packHints(s, acts, w), hints(s, parts...)
+}
+
+// packHints sets key hints on as few lines of w as hold them.
+func packHints(s *Styles, parts []string, w int) []string {
+	var out []string
+	var line []string
+	for _, p := range parts {
+		if len(line) > 0 && width(hints(s, append(line, p)...)) > w {
+			out = append(out, hints(s, line...))
+			line = nil
+		}
+		line = append(line, p)
+	}
+	return append(out, hints(s, line...))
 }
 
 // planLines is the whole plan, one line a phase, for the first gate.

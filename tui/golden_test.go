@@ -143,3 +143,20 @@ func TestGoldenWatch(t *testing.T) {
 	s := newScript()
 	goldenRun(t, 100, 30, nil, goldenStep{recs: toCanaryGate(s, 4), wait: "read-only"})
 }
+
+func TestGoldenPreflightDrift80x24(t *testing.T) {
+	goldenRun(t, 80, 24, &fakeCtl{}, goldenStep{recs: newScript().recs(preflightGate("")...), wait: "proceed despite drift"})
+}
+
+func TestGoldenOutputGroups80x24(t *testing.T) {
+	goldenRun(t, 80, 24, &fakeCtl{},
+		goldenStep{recs: toFleetBatchGate(newScript()), wait: "Gate 4 · fleet batch 1/2 passed"},
+		goldenStep{keys: []string{"o"}, wait: "output groups · fleet batch 1/2"},
+		goldenStep{keys: []string{"down"}, wait: "▸ ≠ 2 hosts"})
+}
+
+func TestGoldenFinishNowPrompt(t *testing.T) {
+	goldenRun(t, 80, 24, &fakeCtl{},
+		goldenStep{recs: toFleetBatchGate(newScript()), wait: "Gate 4 · fleet batch 1/2 passed"},
+		goldenStep{keys: []string{"F", "d", "b", " ", "d", "o", "w", "n"}, wait: "reason: db down"})
+}

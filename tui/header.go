@@ -28,6 +28,8 @@ func (m *Model) rolloutLabel() stateLabel {
 		return outcomeLabel(st.Outcome, s)
 	case m.leave == leaveDetach || m.leave == leaveSignal:
 		return stateLabel{"‖ STOPPING", s.StateWarn}
+	case st.RollingBack && st.Rollback != nil && st.Rollback.Fast:
+		return stateLabel{"↺ FAST ROLLBACK", s.StateFail}
 	case st.RollingBack:
 		return stateLabel{"↺ ROLLING BACK", s.StateWarn}
 	case st.Aborting:
@@ -36,6 +38,8 @@ func (m *Model) rolloutLabel() stateLabel {
 		return stateLabel{fmt.Sprintf("✗ %s FAILED · GATE %d", strings.ToUpper(string(st.Gate.Phase)), st.Gate.Gate), s.StateFail}
 	case st.Gate != nil:
 		return stateLabel{fmt.Sprintf("◆ AT GATE %d", st.Gate.Gate), s.StateGate}
+	case st.Emergency != nil && st.Emergency.Decision == engine.FinishNow:
+		return stateLabel{"» FINISHING NOW", s.StateWarn}
 	case st.Paused:
 		return stateLabel{"‖ PAUSED", s.StateWarn}
 	}

@@ -42,6 +42,13 @@ func (f *fakeCtl) add(s string) error {
 func (f *fakeCtl) Decide(g int, d engine.Decision) error {
 	return f.add(fmt.Sprintf("decide %d %s", g, d))
 }
+func (f *fakeCtl) Answer(g int, a engine.Answer) error {
+	return f.add(fmt.Sprintf("answer %d %s host=%q size=%d reason=%q", g, a.Decision, a.Host, a.Size, a.Reason))
+}
+func (f *fakeCtl) FinishNow(reason string) error { return f.add(fmt.Sprintf("finish-now %q", reason)) }
+func (f *fakeCtl) FastRollback(reason string) error {
+	return f.add(fmt.Sprintf("fast-rollback %q", reason))
+}
 func (f *fakeCtl) Pause() error    { return f.add("pause") }
 func (f *fakeCtl) Unpause() error  { return f.add("unpause") }
 func (f *fakeCtl) Abort() error    { return f.add("abort") }

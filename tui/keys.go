@@ -16,6 +16,7 @@ const (
 	ctxConfirm
 	ctxQuit
 	ctxSummary
+	ctxPrompt // a text input has every key: a reason, a batch size
 )
 
 // keyMap is every key the console knows. The model holds one and switches
@@ -35,6 +36,14 @@ type keyMap struct {
 	Proceed  key.Binding // y/enter at a gate
 	ShowGate key.Binding // y with the gate panel put away
 	Retry    key.Binding
+	Groups   key.Binding // o: the output pane shows the host's output or the step's groups
+	Resize   key.Binding // +/-: the next batch's size
+	Exclude  key.Binding // x: take the selected host out, with a reason
+	RetryOne key.Binding // T: retry the selected failed host
+	Finish   key.Binding // F: the emergency path forward, with a reason
+	FastBack key.Binding // B: the emergency rollback, with a reason
+	Send     key.Binding // enter in a text input
+	Dismiss  key.Binding // esc in a text input
 	Pause    key.Binding
 	Abort    key.Binding
 	Rollback key.Binding
@@ -67,6 +76,14 @@ func newKeyMap() keyMap {
 		Proceed:  b([]string{"y", "enter"}, "y", "proceed"),
 		ShowGate: b([]string{"y"}, "y", "show gate"),
 		Retry:    b([]string{"t"}, "t", "retry failed"),
+		Groups:   b([]string{"o"}, "o", "groups"),
+		Resize:   b([]string{"+", "=", "-"}, "+/-", "resize batch…"),
+		Exclude:  b([]string{"x"}, "x", "exclude host…"),
+		RetryOne: b([]string{"T"}, "T", "retry host"),
+		Finish:   b([]string{"F"}, "F", "finish now…"),
+		FastBack: b([]string{"B"}, "B", "fast rollback…"),
+		Send:     b([]string{"enter"}, "enter", "send"),
+		Dismiss:  b([]string{"esc", "ctrl+c"}, "esc", "cancel"),
 		Pause:    b([]string{"p"}, "p", "pause"),
 		Abort:    b([]string{"a"}, "a", "abort…"),
 		Rollback: b([]string{"R"}, "R", "roll back…"),
@@ -86,7 +103,10 @@ func (k keyMap) ShortHelp() []key.Binding {
 	case ctxFilter:
 		return []key.Binding{k.Open, k.Back}
 	case ctxGate:
-		return []key.Binding{k.Proceed, k.Retry, k.Rollback, k.Abort, k.Back, k.Help, k.Quit}
+		return []key.Binding{k.Proceed, k.Retry, k.RetryOne, k.Exclude, k.Resize, k.Rollback, k.Abort, k.Back, k.Help, k.Quit,
+			k.Groups, k.Finish, k.FastBack}
+	case ctxPrompt:
+		return []key.Binding{k.Send, k.Dismiss}
 	case ctxConfirm:
 		return []key.Binding{k.Confirm, k.Cancel}
 	case ctxQuit:
@@ -94,23 +114,28 @@ func (k keyMap) ShortHelp() []key.Binding {
 	case ctxSummary:
 		return []key.Binding{k.Leave, k.Back, k.Help}
 	case ctxOutput:
-		return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit, k.Back, k.Bottom}
+		return []key.Binding{k.ShowGate, k.Retry, k.RetryOne, k.Exclude, k.Resize, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit,
+			k.Open, k.Groups, k.Back, k.Bottom, k.Finish, k.FastBack}
 	}
 	// What steers the rollout first, then help and quit, then the pane's
 	// own keys: a narrow footer cuts from the end, and ? shows them all.
-	return []key.Binding{k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit, k.Open, k.Filter, k.Back}
+	// The emergency paths come last: they are for a bad night, not for
+	// every glance at the footer.
+	return []key.Binding{k.ShowGate, k.Retry, k.RetryOne, k.Exclude, k.Resize, k.Pause, k.Abort, k.Rollback, k.Summary, k.Help, k.Quit,
+		k.Open, k.Filter, k.Groups, k.Back, k.Finish, k.FastBack}
 }
 
 // FullHelp is every key, in columns: moving, the rollout, the console.
 func (k keyMap) FullHelp() [][]key.Binding {
 	switch k.ctx {
-	case ctxFilter, ctxConfirm, ctxQuit:
+	case ctxFilter, ctxConfirm, ctxQuit, ctxPrompt:
 		return [][]key.Binding{k.ShortHelp()}
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Proceed, k.ShowGate, k.Retry, k.Pause, k.Abort, k.Rollback},
-		{k.Open, k.Focus, k.Filter, k.Back, k.Summary, k.Help, k.Quit, k.Leave},
+		{k.RetryOne, k.Exclude, k.Resize, k.Finish, k.FastBack},
+		{k.Open, k.Focus, k.Groups, k.Filter, k.Back, k.Summary, k.Help, k.Quit, k.Leave},
 	}
 }
 

@@ -26,6 +26,7 @@ type common struct {
 	id       string
 	journal  string
 	swap     swapRun // the swap command, drawn as a row of its own
+	groups   *outGroups
 	// hostGen counts host state changes, so what is counted from hosts
 	// is counted again only when one changed, not for every output line.
 	hostGen int
@@ -67,6 +68,7 @@ type Model struct {
 	output  outputPane
 	gate    gatePanel
 	confirm confirmPanel
+	prompt  promptPanel
 	quit    quitPanel
 	summary summaryPanel
 	status  statusLine
@@ -81,8 +83,9 @@ type Model struct {
 	animate       bool    // the spinner may tick (tests turn it off)
 	changed       int     // hosts that reached applying: what a rollback touches
 	gateOpenedAt  time.Time
-	gateHidden    int // the gate whose panel was put away with esc
-	answered      int // the gate an answer was sent for
+	gateHidden    int    // the gate whose panel was put away with esc
+	answered      int    // the gate an answer was sent for
+	helpSel       string // the host the x and T help is worded for
 	summaryHidden bool
 }
 
@@ -95,7 +98,7 @@ func New(opts Options) *Model {
 	}
 	styles := NewStyles(theme)
 	c := &common{st: engine.NewState(), logs: newLogStore(opts.Scrollback), tally: newTally(), styles: styles,
-		now: opts.Now, readOnly: opts.Controller == nil, id: opts.ID, journal: opts.JournalPath}
+		now: opts.Now, readOnly: opts.Controller == nil, id: opts.ID, journal: opts.JournalPath, groups: newOutGroups()}
 	m := &Model{opts: opts, c: c, keys: newKeyMap(), help: newHelp(styles), animate: true}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	c.spin = m.spin.Spinner.Frames[0]
@@ -105,6 +108,7 @@ func New(opts Options) *Model {
 	m.output = outputPane{c: c, follow: true}
 	m.gate = gatePanel{c: c}
 	m.confirm = confirmPanel{c: c}
+	m.prompt = newPromptPanel(c)
 	m.quit = quitPanel{c: c, grace: opts.Grace}
 	m.summary = summaryPanel{c: c}
 	m.status = statusLine{c: c}
@@ -184,16 +188,19 @@ const (
 	panelNone panel = iota
 	panelGate
 	panelConfirm
+	panelPrompt
 	panelQuit
 	panelSummary
 )
 
 // activePanel decides which panel is up: a question asked by the engineer
-// (quit, confirm) over the summary, over a gate.
+// (quit, a prompt, confirm) over the summary, over a gate.
 func (m *Model) activePanel() panel {
 	switch {
 	case m.quit.open:
 		return panelQuit
+	case m.prompt.kind != promptNone:
+		return panelPrompt
 	case m.confirm.kind != confirmNone:
 		return panelConfirm
 	case m.finished() && !m.summaryHidden && m.c.st.ID != "":
@@ -211,6 +218,8 @@ func (m *Model) keyContext() keyContext {
 		return ctxQuit
 	case panelConfirm:
 		return ctxConfirm
+	case panelPrompt:
+		return ctxPrompt
 	case panelSummary:
 		return ctxSummary
 	case panelGate:
@@ -331,9 +340,11 @@ func (m *Model) panelLines(h int) []string {
 	w := min(m.width, 80)
 	switch m.activePanel() {
 	case panelGate:
-		return m.gate.view(m.c.st.Gate, m.answered, w, h)
+		return m.gate.view(m.c.st.Gate, m.answered, w, h, &m.keys, m.table.selected())
 	case panelConfirm:
 		return m.confirm.view(w, h)
+	case panelPrompt:
+		return m.prompt.view(w, h)
 	case panelQuit:
 		return m.quit.view(m.detachable(), w, h)
 	case panelSummary:

@@ -463,14 +463,25 @@ func TestPhaseMarksAfterTheEnd(t *testing.T) {
 func TestEverySizeFits(t *testing.T) {
 	type setup func(*testing.T) *Model
 	setups := map[string]setup{
-		"gate":     func(t *testing.T) *Model { m, _ := atCanaryGate(t); return m },
-		"running":  func(t *testing.T) *Model { m, _ := runningFleet(t); return m },
-		"confirm":  func(t *testing.T) *Model { m, _ := atCanaryGate(t); press(t, m, "R"); return m },
-		"quit":     func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "q"); return m },
-		"help":     func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "?"); return m },
-		"filter":   func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "/", "w"); return m },
-		"output":   func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "enter"); return m },
-		"starting": func(t *testing.T) *Model { return newTestModel(&fakeCtl{}, 80, 24) },
+		"gate":      func(t *testing.T) *Model { m, _ := atCanaryGate(t); return m },
+		"running":   func(t *testing.T) *Model { m, _ := runningFleet(t); return m },
+		"confirm":   func(t *testing.T) *Model { m, _ := atCanaryGate(t); press(t, m, "R"); return m },
+		"quit":      func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "q"); return m },
+		"help":      func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "?"); return m },
+		"filter":    func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "/", "w"); return m },
+		"output":    func(t *testing.T) *Model { m, _ := runningFleet(t); press(t, m, "enter"); return m },
+		"starting":  func(t *testing.T) *Model { return newTestModel(&fakeCtl{}, 80, 24) },
+		"preflight": func(t *testing.T) *Model { m, _ := atPreflightGate(t, ""); return m },
+		"blocked": func(t *testing.T) *Model {
+			m, _ := atPreflightGate(t, "the test host web-test-1 cannot be reached")
+			return m
+		},
+		"batch":   func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); return m },
+		"groups":  func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); press(t, m, "o"); return m },
+		"exclude": func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); press(t, m, "x", "enter"); return m },
+		"resize":  func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); press(t, m, "+"); return m },
+		"finish":  func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); press(t, m, "F"); return m },
+		"fast":    func(t *testing.T) *Model { m, _ := atFleetBatchGate(t); press(t, m, "B"); return m },
 		"summary": func(t *testing.T) *Model {
 			m, _ := runningFleet(t)
 			m.Update(recordsMsg{recs: newScriptAt(m).recs(engine.RolloutFinished{Outcome: engine.OutcomeInterrupted}), closed: true})

@@ -23,6 +23,9 @@ type outputPane struct {
 	host   string
 	top    int // absolute number of the first line shown, when not following
 	follow bool
+	// grouped shows the step's output groups instead of one host's log.
+	grouped bool
+	groups  groupsView
 }
 
 func (p *outputPane) setSize(w, h int) { p.width, p.height = w, h }
@@ -67,8 +70,12 @@ func (p *outputPane) toTop() {
 
 func (p *outputPane) toBottom() { p.follow = true }
 
-// update scrolls for a key or the mouse wheel.
+// update scrolls for a key or the mouse wheel, or moves between groups.
 func (p *outputPane) update(msg tea.Msg, k *keyMap) {
+	if p.grouped {
+		p.groups.update(msg, k, len(p.c.groups.top(maxGroupsShown)))
+		return
+	}
 	page := max(1, p.bodyHeight()-1)
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
@@ -96,6 +103,9 @@ func (p *outputPane) view(host string, focused bool) []string {
 		return nil
 	}
 	s := p.c.styles
+	if p.grouped {
+		return p.groups.view(p.c.groups, s, p.width, p.height, focused)
+	}
 	out := make([]string, 0, p.height)
 	start, first, total := p.span()
 	where := "following"

@@ -25,16 +25,19 @@ func box(s *Styles, border lipgloss.Style, title string, lines []string, w int) 
 // drawPanel draws a panel that fits h lines: the body cut (with a mark) when it
 // does not, the keys always on the last line inside.
 func drawPanel(s *Styles, border lipgloss.Style, title string, body []string, keys string, w, h int) []string {
-	room := h - 4 // the border's two lines, a blank line, the keys
-	if room < 0 {
-		room = 0
-	}
-	if len(body) > room {
-		cut := len(body) - room + 1
-		body = append(body[:max(0, room-1):max(0, room-1)], s.Muted.Render("  … "+plural(cut, "more line")))
-	}
+	body = cutLines(s, body, max(0, h-4)) // the border's two lines, a blank line, the keys
 	lines := append(body, "", keys)
 	return box(s, border, title, lines, w)
+}
+
+// cutLines returns at most room lines of body: when it has more, the last
+// line kept says how many more were cut.
+func cutLines(s *Styles, body []string, room int) []string {
+	if len(body) <= room {
+		return body
+	}
+	cut := len(body) - room + 1
+	return append(body[:max(0, room-1):max(0, room-1)], s.Muted.Render("  … "+plural(cut, "more line")))
 }
 
 // overlay draws the panel over the middle of base (lines of width w).

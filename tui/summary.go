@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -85,6 +86,7 @@ func summaryLines(st *engine.State, t *tally, id, journal string, w int, s *Styl
 		out = append(out, truncate(cleanLine(st.Error), w))
 	}
 	out = append(out, notesLines(st, 3, w)...)
+	out = append(out, reasonLines(st, 3, w)...)
 	for _, ph := range st.Phases {
 		text := countsLine(t.of(ph.Phase))
 		if ph.Skipped != "" {
@@ -141,4 +143,26 @@ func WriteSummary(w io.Writer, st *engine.State, id, journal string) {
 	for _, l := range summaryLines(st, t, id, journal, 1<<20, nil) {
 		fmt.Fprintf(w, "  %s\n", l)
 	}
+}
+
+// reasonLines lists the last n decisions taken with a reason (an
+// exclusion, an emergency path): the why that the journal keeps.
+func reasonLines(st *engine.State, n, w int) []string {
+	var out []string
+	for i := len(st.Audit) - 1; i >= 0 && len(out) < n; i-- {
+		a := st.Audit[i]
+		if a.Reason == "" {
+			continue
+		}
+		// An exclusion is audited twice, as the gate's answer and as the
+		// host leaving: say it once.
+		if i > 0 {
+			if p := st.Audit[i-1]; p.Reason == a.Reason && p.User == a.User && strings.HasPrefix(p.What, a.What+" ") {
+				continue
+			}
+		}
+		out = append(out, truncate("  "+a.User+": "+cleanLine(a.What)+" — "+cleanLine(a.Reason), w))
+	}
+	slices.Reverse(out)
+	return out
 }

@@ -105,11 +105,18 @@ func (t *hostTable) addRow(name, q string) {
 		t.rows = append(t.rows, name)
 		return
 	}
-	phase, state := engine.PhaseSwap, t.c.swap.state()
+	phase, state, extra := engine.PhaseSwap, t.c.swap.state(), ""
 	if h := t.c.st.Hosts[name]; h != nil {
 		phase, state = h.Phase, h.State
+		if h.Preflight != "ok" {
+			extra = h.Preflight // "unreachable", "locked": filterable
+		}
+		if h.Excluded != "" {
+			extra = "excluded"
+		}
 	}
-	if strings.Contains(strings.ToLower(name), q) || strings.Contains(string(phase), q) || strings.Contains(string(state), q) {
+	if strings.Contains(strings.ToLower(name), q) || strings.Contains(string(phase), q) || strings.Contains(string(state), q) ||
+		(extra != "" && strings.Contains(extra, q)) {
 		t.rows = append(t.rows, name)
 	}
 }
@@ -252,10 +259,20 @@ func (t *hostTable) followStep(e engine.PhaseStarted) {
 	}
 }
 
-// followGate selects the first failing host at a failed gate.
+// followGate selects the first failing host at a failed gate, and the
+// first host preflight left out at the preflight gate: the host x and T
+// would act on.
 func (t *hostTable) followGate(g engine.GateReached) {
-	if t.follow && g.Kind == engine.GateFailed && len(g.Failing) > 0 {
+	if !t.follow {
+		return
+	}
+	switch {
+	case g.Kind == engine.GateFailed && len(g.Failing) > 0:
 		t.selectHost(g.Failing[0].Host)
+	case g.Preflight != nil:
+		if bad := problemHosts(g.Preflight); len(bad) > 0 {
+			t.selectHost(bad[0].Host)
+		}
 	}
 }
 
@@ -426,8 +443,17 @@ func (t *hostTable) rowData(name string) rowFacts {
 		return rowFacts{name: name, state: engine.StatePending}
 	}
 	r := rowFacts{name: strings.TrimSuffix(name, t.suffix), phase: h.Phase, state: h.State, attempt: h.Attempt, dur: dur(h.Duration(now)), last: h.LastLine}
-	if h.Error != "" {
+	switch {
+	case h.Excluded != "":
+		r.last = "excluded: " + cleanLine(h.Excluded)
+	case h.Error != "":
 		r.last, r.failed = h.Error, true
+	case h.State == engine.StatePending && h.Preflight != "" && h.Preflight != "ok":
+		// Preflight left it out: say so where its output would be.
+		r.last, r.failed = "⚠ preflight: "+h.Preflight, true
+		if h.PreflightError != "" {
+			r.last += ": " + cleanLine(h.PreflightError)
+		}
 	}
 	return r
 }

@@ -26,6 +26,15 @@ type Controller interface {
 	// Decide answers the named gate; a gate that is no longer open fails
 	// with engine.ErrStaleGate.
 	Decide(gate int, d engine.Decision) error
+	// Answer answers the named gate with a decision and what it needs: the
+	// host to exclude or retry, the next batch's size, a reason.
+	Answer(gate int, a engine.Answer) error
+	// FinishNow takes the emergency path forward: the rest of the fleet in
+	// one batch, no more soak or gates. The reason is required.
+	FinishNow(reason string) error
+	// FastRollback rolls every changed host back at once, each verified
+	// once without waits. The reason is required.
+	FastRollback(reason string) error
 	// Pause stops new hosts from starting.
 	Pause() error
 	// Unpause lets hosts start again.

@@ -3,6 +3,8 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/spinner"
@@ -67,6 +69,7 @@ func (m *Model) handleRecords(msg recordsMsg) tea.Cmd {
 		m.apply(r)
 	}
 	m.table.sync()
+	m.checkPrompt()
 	var cmds []tea.Cmd
 	if msg.closed {
 		m.closed = true
@@ -100,6 +103,7 @@ func (m *Model) apply(r engine.Record) {
 		if m.logKey(e.Host) == swapRow && len(e.Lines) > 0 {
 			m.c.swap.last = e.Lines[len(e.Lines)-1]
 		}
+		m.c.groups.output(e)
 	case engine.HostChanged:
 		m.applyHost(e, r)
 	case engine.CheckFailed:
@@ -127,7 +131,17 @@ func (m *Model) apply(r engine.Record) {
 		m.table.followGate(e)
 	case engine.PhaseStarted:
 		st.Apply(r)
+		m.c.groups.startStep(st, e)
 		m.table.followStep(e)
+	case engine.RollbackStarted:
+		st.Apply(r)
+		m.c.groups.startRollback(e.Hosts)
+		m.noteEvent(r)
+	case engine.HostExcluded:
+		m.applyExcluded(e, r)
+	case engine.HostCaptured:
+		st.Apply(r)
+		m.c.logs.add(e.Host, metaPrefix+"captured before apply: "+capturedText(e.Values))
 	default:
 		st.Apply(r)
 		m.noteEvent(r)
@@ -155,6 +169,7 @@ func (m *Model) applyHost(e engine.HostChanged, r engine.Record) {
 	}
 	st.Apply(r)
 	m.c.hostGen++
+	m.c.groups.hostChanged(e)
 	h = st.Hosts[e.Host]
 	if from == "" {
 		m.c.tally.add(h.Phase, h.State, 1)
@@ -176,36 +191,129 @@ func (m *Model) applyHost(e engine.HostChanged, r engine.Record) {
 	m.c.logs.add(e.Host, metaPrefix+line)
 }
 
+// applyExcluded folds a host taken out of the rollout: it is skipped from
+// now on (counted so), out of the output groups, and its log says why.
+func (m *Model) applyExcluded(e engine.HostExcluded, r engine.Record) {
+	st := m.c.st
+	h := st.Hosts[e.Host]
+	if h == nil {
+		st.Apply(r)
+		return
+	}
+	ph, from := h.Phase, h.State
+	st.Apply(r)
+	m.c.hostGen++
+	m.c.tally.move(ph, from, h.Phase, h.State)
+	m.c.groups.g.Remove(e.Host)
+	m.table.stateChanged()
+	m.c.logs.add(e.Host, metaPrefix+"excluded"+by(e.User)+": "+cleanLine(e.Reason))
+	m.status.warn(e.Host + " excluded" + by(e.User) + because(e.Reason))
+}
+
+// by writes " by oncall", or nothing when no one is named.
+func by(user string) string {
+	if user == "" {
+		return ""
+	}
+	return " by " + user
+}
+
+// because writes " — the reason", or nothing.
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " — " + cleanLine(reason)
+}
+
+// capturedText writes captured values as name=value, by name.
+func capturedText(v map[string]string) string {
+	names := make([]string, 0, len(v))
+	for k := range v {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		names[i] = k + "=" + cleanLine(v[k])
+	}
+	return strings.Join(names, " ")
+}
+
 // noteEvent puts what the engine (or another engineer) did in the status line.
 func (m *Model) noteEvent(r engine.Record) {
 	switch e := r.Event.(type) {
 	case engine.GateAnswered:
-		text := fmt.Sprintf("gate %d: %s", e.Gate, e.Decision)
-		switch {
-		case e.Auto:
-			text += " (--yes)"
-		case e.User != "":
-			text += " by " + e.User
-		}
-		m.status.info(text)
-		if e.Decision == engine.Proceed || e.Decision == engine.Retry {
-			m.table.follow = true
-		}
+		m.gateAnswered(e)
 	case engine.Paused:
-		m.status.info("paused by " + e.User + ": no new host starts; hosts in flight finish")
+		m.status.info("paused" + by(e.User) + because(e.Reason) + ": no new host starts; hosts in flight finish")
 	case engine.Unpaused:
-		m.status.info("resumed by " + e.User)
+		m.status.info("resumed" + by(e.User))
 	case engine.AbortRequested:
-		m.status.warn("abort by " + e.User + ": cancelling hosts in flight, starting nothing more")
+		m.status.warn("abort" + by(e.User) + because(e.Reason) + ": cancelling hosts in flight, starting nothing more")
 	case engine.RollbackStarted:
-		m.status.warn(fmt.Sprintf("rollback by %s: %s, newest first", e.User, plural(len(e.Hosts), "host")))
+		what := "rollback"
+		if e.Fast {
+			what = "FAST rollback"
+		}
+		m.status.warn(fmt.Sprintf("%s%s%s: %s, newest first", what, by(e.User), because(e.Reason), plural(len(e.Hosts), "host")))
 		m.table.follow = true
+	case engine.EmergencyStarted:
+		what := "FINISH NOW"
+		if e.Decision == engine.FastRollback {
+			what = "FAST ROLLBACK"
+		}
+		m.status.warn(what + by(e.User) + because(e.Reason))
+		m.table.follow = true
+	case engine.BatchesChanged:
+		m.status.info(fmt.Sprintf("%s re-laid%s: %s of %s%s", e.Phase, by(e.User), plural(len(e.Batches), "batch"),
+			batchSizes(e.Batches), because(e.Reason)))
+	case engine.LockChanged:
+		m.lockChanged(e)
+	case engine.HookRan:
+		if e.Error != "" {
+			m.status.warn(fmt.Sprintf("note: the %s hook failed: %s (the rollout goes on)", e.On, cleanLine(e.Error)))
+		}
 	case engine.SoakStarted:
 		m.status.info(fmt.Sprintf("canaries passed; soaking: verified every %s for %s", dur(e.Interval), dur(e.Duration)))
 	case engine.Note:
 		m.status.info("note: " + cleanLine(e.Msg))
 	case engine.RolloutFinished:
 		m.status.info("rollout " + string(e.Outcome))
+	}
+}
+
+// gateAnswered says what was decided at a gate, by whom, and why.
+func (m *Model) gateAnswered(e engine.GateAnswered) {
+	text := fmt.Sprintf("gate %d: %s", e.Gate, e.Decision)
+	switch e.Decision {
+	case engine.Exclude, engine.RetryHost:
+		text += " " + e.Host
+	case engine.Resize:
+		text += fmt.Sprintf(" the next batch to %s", plural(e.Size, "host"))
+	}
+	switch {
+	case e.Auto:
+		text += " (--yes)"
+	case e.User != "":
+		text += " by " + e.User
+	}
+	m.status.info(text + because(e.Reason))
+	switch e.Decision {
+	case engine.Proceed, engine.Retry, engine.RetryHost, engine.FinishNow:
+		m.table.follow = true
+	}
+}
+
+// lockChanged says where the remote lock is, and where it could not be
+// released.
+func (m *Model) lockChanged(e engine.LockChanged) {
+	switch {
+	case len(e.Failures) > 0:
+		m.status.warn(fmt.Sprintf("remote lock %s: not released on %s: %s", e.Path, plural(len(e.Failures), "host"), cleanLine(e.Failures[0])))
+	case e.Taken:
+		m.status.info(fmt.Sprintf("remote lock %s taken on %s", e.Path, plural(e.Hosts, "host")))
+	default:
+		m.status.info(fmt.Sprintf("remote lock %s released on %s", e.Path, plural(e.Hosts, "host")))
 	}
 }
 

@@ -19,6 +19,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch m.keys.ctx {
 	case ctxQuit:
 		return m.quitKey(msg)
+	case ctxPrompt:
+		return m.promptKey(msg)
 	case ctxConfirm:
 		return m.confirmKey(msg)
 	case ctxSummary:
@@ -42,7 +44,11 @@ func (m *Model) paneKey(msg tea.KeyMsg) tea.Cmd {
 			m.table.update(msg, k)
 		}
 	case key.Matches(msg, k.Open):
-		m.focus = focusOutput
+		if m.focus == focusOutput && m.output.grouped {
+			m.jumpToGroup()
+		} else {
+			m.focus = focusOutput
+		}
 	case key.Matches(msg, k.Back):
 		if m.focus == focusOutput {
 			m.focus = focusTable
@@ -76,6 +82,18 @@ func (m *Model) commonKey(msg tea.KeyMsg) tea.Cmd {
 		m.confirm.open(confirmAbort, m.c.now(), false, m.changed)
 	case key.Matches(msg, k.Rollback):
 		m.confirm.open(confirmRollback, m.c.now(), false, m.changed)
+	case key.Matches(msg, k.Groups):
+		m.toggleGroups()
+	case key.Matches(msg, k.Resize):
+		m.openResize(msg.String())
+	case key.Matches(msg, k.Exclude):
+		m.openExclude()
+	case key.Matches(msg, k.RetryOne):
+		return m.retryOne()
+	case key.Matches(msg, k.Finish):
+		m.openEmergency(promptFinish)
+	case key.Matches(msg, k.FastBack):
+		m.openEmergency(promptFastBack)
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
 	case key.Matches(msg, k.Quit):
@@ -264,7 +282,7 @@ func (m *Model) refreshKeys() {
 	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Top, &k.Bottom, &k.Focus, &k.Filter} {
 		b.SetEnabled(nav)
 	}
-	k.Open.SetEnabled(ctx == ctxTable || ctx == ctxFilter)
+	k.Open.SetEnabled(ctx == ctxTable || ctx == ctxFilter || (ctx == ctxOutput && m.output.grouped))
 	k.Back.SetEnabled(ctx == ctxOutput || ctx == ctxFilter || ctx == ctxGate || ctx == ctxSummary ||
 		(ctx == ctxTable && m.table.filter.Value() != ""))
 	k.Proceed.SetEnabled(ctx == ctxGate && ctl && run && offers(engine.Proceed) && m.answered != gate.Gate)
@@ -274,6 +292,22 @@ func (m *Model) refreshKeys() {
 	k.Abort.SetEnabled((nav || ctx == ctxGate || ctx == ctxQuit) && ctl && run && !st.Aborting)
 	k.Rollback.SetEnabled((nav || ctx == ctxGate) && ctl && run && !st.RollingBack && !st.Aborting &&
 		(m.changed > 0 || st.Swap.State != "") && (gate == nil || offers(engine.Rollback)))
+	// What reopens the gate with its effect: only what the gate offers,
+	// and not once an answer to it is on its way.
+	act := (nav || ctx == ctxGate) && ctl && run && gate != nil && m.answered != gate.Gate
+	k.Resize.SetEnabled(act && offers(engine.Resize))
+	// x and T act on the selected host: on only when it is one they can take.
+	selHost := st.Hosts[m.table.selected()]
+	k.Exclude.SetEnabled(act && offers(engine.Exclude) && selHost != nil && selHost.State != engine.StateSkipped)
+	k.RetryOne.SetEnabled(act && offers(engine.RetryHost) && selHost != nil &&
+		(selHost.State == engine.StateFailed || selHost.State == engine.StateUnknown))
+	finish, fast := m.emergencyOpen()
+	emergency := (nav || ctx == ctxGate) && ctl && run && !st.RollingBack && !st.Aborting && (gate == nil || m.answered != gate.Gate)
+	k.Finish.SetEnabled(emergency && finish)
+	k.FastBack.SetEnabled(emergency && fast)
+	k.Groups.SetEnabled((nav || ctx == ctxGate) && (m.c.groups.g.Len() > 0 || m.output.grouped))
+	k.Send.SetEnabled(ctx == ctxPrompt)
+	k.Dismiss.SetEnabled(ctx == ctxPrompt)
 	k.Confirm.SetEnabled(ctx == ctxConfirm)
 	k.Cancel.SetEnabled(ctx == ctxConfirm || ctx == ctxQuit)
 	k.Detach.SetEnabled(ctx == ctxQuit && m.opts.Detach != nil)
@@ -316,7 +350,37 @@ func (m *Model) wordKeys() {
 		back = "clear"
 	}
 	k.Back.SetHelp("esc", back)
-	k.Open.SetHelp("enter", map[bool]string{true: "keep filter", false: "output"}[m.keys.ctx == ctxFilter])
+	open := "output"
+	switch {
+	case m.keys.ctx == ctxFilter:
+		open = "keep filter"
+	case m.keys.ctx == ctxOutput && m.output.grouped:
+		open = "show a host"
+	}
+	k.Open.SetHelp("enter", open)
+	k.Groups.SetHelp("o", map[bool]string{true: "host output", false: "groups"}[m.output.grouped])
+	if sel := m.table.selected(); sel != m.helpSel || k.Exclude.Help().Desc == "" {
+		// Worded for the selected host; only when it changes, so an output
+		// line does not cost two strings.
+		m.helpSel = sel
+		if sel == swapRow || sel == "" {
+			sel = "host"
+		}
+		k.Exclude.SetHelp("x", "exclude "+sel+"…")
+		k.RetryOne.SetHelp("T", "retry "+sel)
+	}
+	send := "send"
+	switch m.prompt.kind {
+	case promptExclude:
+		send = "exclude " + m.prompt.host
+	case promptResize:
+		send = "set the size"
+	case promptFinish:
+		send = "finish now"
+	case promptFastBack:
+		send = "roll back now"
+	}
+	k.Send.SetHelp("enter", send)
 	k.Help.SetHelp("?", map[bool]string{true: "fewer keys", false: "more keys"}[m.help.ShowAll])
 	k.Cancel.SetHelp("esc", map[bool]string{true: "stay", false: "cancel"}[m.keys.ctx == ctxQuit])
 }
