@@ -23,6 +23,8 @@ type fleetSpec struct {
 	maxFailures         string
 	soak                string
 	retries             int
+	// rollback replaces the rollback command; extra is appended to the change.
+	rollback, extra string
 }
 
 func defaultSpec() fleetSpec {
@@ -51,19 +53,23 @@ func (s fleetSpec) inventoryYAML() string {
 }
 
 func (s fleetSpec) changeYAML() string {
+	rollback := s.rollback
+	if rollback == "" {
+		rollback = "rollback {{.Host}}"
+	}
 	return fmt.Sprintf(`name: test change
 apply: apply {{.Host}}
 verify:
   run: verify {{.Host}}
   retries: %d
   interval: 1ms
-rollback: rollback {{.Host}}
+rollback: %q
 swap:
   run: swap {{.Promote}} {{.Demote}}
   verify: swapcheck {{.Promote}}
 canary: {soak: %s, interval: 5ms}
 fleet: {batches: %s, parallel: %d, max_failures: %q}
-`, s.retries, s.soak, s.batches, s.parallel, s.maxFailures)
+%s`, s.retries, rollback, s.soak, s.batches, s.parallel, s.maxFailures, s.extra)
 }
 
 func (s fleetSpec) plan(t testing.TB) *engine.Plan {

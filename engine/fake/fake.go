@@ -37,6 +37,12 @@ type Script struct {
 	Drop bool
 	// Output is printed by every command, one line each.
 	Output []string
+	// Outputs are printed, on stdout, by the commands whose first word is
+	// the key (a capture or fingerprint command, say), after Output.
+	Outputs map[string][]string
+	// Exits are the exit codes of commands by first word, for the verbs
+	// the fake does not otherwise know (a preflight check, say).
+	Exits map[string]int
 }
 
 // Call is one command run.
@@ -180,6 +186,9 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 	for _, l := range s.Output {
 		out(engine.Stdout, []byte(l))
 	}
+	for _, l := range s.Outputs[verb] {
+		out(engine.Stdout, []byte(l))
+	}
 	switch verb {
 	case "apply":
 		t.mu.Lock()
@@ -213,7 +222,7 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 		}
 		return c.done(verb, cmd.Line, s.RollbackExit, nil)
 	}
-	return c.done(verb, cmd.Line, 0, nil)
+	return c.done(verb, cmd.Line, s.Exits[verb], nil)
 }
 
 func (t *Transport) setVersion(host, v string) {
