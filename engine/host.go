@@ -349,6 +349,12 @@ func (e *Engine) runTo(ctx context.Context, hr *hostRun, step change.Step, timeo
 		return outcome{state: StateFailed, err: fmt.Sprintf("exit status %d", code), kind: "exit"}
 	case ctx.Err() != nil:
 		return outcome{state: StateUnknown, err: "cancelled while running", kind: "canceled"}
+	case errors.Is(err, ErrConnectionLost) && sctx.Err() == context.DeadlineExceeded:
+		// Timed out, and the connection went before the command could be
+		// stopped: it may still be running on the host.
+		hr.conn.Close()
+		hr.conn = nil
+		return outcome{state: StateUnknown, err: fmt.Sprintf("timed out after %s, and the connection was lost before the command could be stopped: %v", timeout, err), kind: "connection lost"}
 	case sctx.Err() == context.DeadlineExceeded:
 		return outcome{state: StateFailed, err: fmt.Sprintf("timed out after %s", timeout), kind: "timeout"}
 	case errors.Is(err, ErrConnectionLost):

@@ -209,6 +209,12 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 	werr := sess.Wait()
 
 	if err := ctx.Err(); err != nil {
+		if c.cl.dead() {
+			// The cancel never reached the host (a dead link): the
+			// connection was closed under the command, which may still be
+			// running there. Its outcome is unknown, not stopped.
+			return -1, fmt.Errorf("%w (after %v)", c.lost(), err)
+		}
 		return -1, err
 	}
 	var exitErr *ssh.ExitError
