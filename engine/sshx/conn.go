@@ -213,7 +213,7 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 			// The cancel never reached the host (a dead link): the
 			// connection was closed under the command, which may still be
 			// running there. Its outcome is unknown, not stopped.
-			return -1, fmt.Errorf("%w (after %v)", c.lost(), err)
+			return -1, fmt.Errorf("%w (after %w)", c.lost(), err)
 		}
 		return -1, err
 	}
