@@ -69,7 +69,8 @@ func Load(path, service string, roles map[string][]string, opts Options) (*inven
 // is reported, with file:line:col where the inventory has one, as a
 // diag.List.
 func (inv *Inventory) Build(service string, roles map[string][]string, opts Options) (*inventory.Inventory, error) {
-	b := &builder{src: inv, opts: opts, index: make(map[string]int, len(inv.HostNames)), jumpAt: map[string]diag.Pos{}}
+	b := &builder{src: inv, opts: opts, index: make(map[string]int, len(inv.HostNames)),
+		jumpAt: map[string]diag.Pos{}, groupVars: map[string]Vars{}}
 	for i, h := range inv.HostNames {
 		b.index[h] = i
 	}
@@ -91,9 +92,13 @@ func (inv *Inventory) Build(service string, roles map[string][]string, opts Opti
 		ServiceNames: []string{name},
 		Hosts:        map[string]*inventory.Host{},
 	}
+	swap := []string{svc.Swap}
+	if svc.Swap == inventory.SwapLocal {
+		swap = nil // this machine, not a host named local
+	}
 	var order []string
-	for _, h := range slices.Concat(svc.Test, []string{svc.Standby, svc.Primary}, svc.Canary, svc.Fleet, []string{svc.Swap}) {
-		if h != "" && h != inventory.SwapLocal && out.Hosts[h] == nil {
+	for _, h := range slices.Concat(svc.Test, []string{svc.Standby, svc.Primary}, svc.Canary, svc.Fleet, swap) {
+		if h != "" && out.Hosts[h] == nil {
 			out.Hosts[h] = b.host(h)
 			order = append(order, h)
 		}
@@ -111,6 +116,9 @@ type builder struct {
 	errs   diag.List
 	index  map[string]int      // each host's place in the file
 	jumpAt map[string]diag.Pos // where each host's jump is set
+	// groupVars are the merged group variables of each set of groups
+	// (joined by NUL), computed once.
+	groupVars map[string]Vars
 }
 
 func (b *builder) add(pos diag.Pos, hint, format string, args ...any) {
@@ -196,7 +204,9 @@ func (b *builder) roles(mapping map[string][]string) map[string]*role {
 				}
 			}
 		}
-		slices.SortFunc(r.hosts, func(x, y string) int { return b.index[x] - b.index[y] })
+		if len(r.groups) > 1 { // one group's hosts are in file order already
+			slices.SortFunc(r.hosts, func(x, y string) int { return b.index[x] - b.index[y] })
+		}
 	}
 	return roles
 }
@@ -251,7 +261,7 @@ func (b *builder) oneRole(roles map[string]*role) {
 func (b *builder) rest(roles map[string]*role, swap string) []string {
 	var out []string
 	for _, h := range b.src.HostNames {
-		taken := h == swap
+		taken := h == swap && swap != inventory.SwapLocal
 		for _, r := range roleOrder[:4] {
 			if _, in := roles[r].from[h]; in {
 				taken = true

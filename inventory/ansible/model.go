@@ -202,16 +202,19 @@ func (inv *Inventory) reconcile() {
 	for _, name := range inv.HostNames {
 		h := inv.Hosts[name]
 		others := slices.ContainsFunc(h.Groups, func(g string) bool { return g != GroupAll && g != GroupUngrouped })
-		if others {
-			if _, in := ungrouped.listed[name]; in {
-				delete(ungrouped.listed, name)
-				ungrouped.Hosts = slices.DeleteFunc(ungrouped.Hosts, func(s string) bool { return s == name })
-				h.Groups = slices.DeleteFunc(h.Groups, func(s string) bool { return s == GroupUngrouped })
-			}
-		} else {
+		if !others {
 			inv.addHost(ungrouped, name, h.Pos)
+		} else if _, in := ungrouped.listed[name]; in {
+			delete(ungrouped.listed, name)
+			h.Groups = slices.DeleteFunc(h.Groups, func(s string) bool { return s == GroupUngrouped })
 		}
 	}
+	// One pass, not one per host taken out: a file may list 100,000 hosts
+	// before its first section and again below it.
+	ungrouped.Hosts = slices.DeleteFunc(ungrouped.Hosts, func(s string) bool {
+		_, in := ungrouped.listed[s]
+		return !in
+	})
 }
 
 // GroupHosts returns the hosts of the named group and of all its descendant
@@ -316,6 +319,18 @@ func (inv *Inventory) HostVars(name string) Vars {
 	if h == nil {
 		return nil
 	}
+	out := Vars{}
+	for k, v := range inv.groupVars(h) {
+		out[k] = v
+	}
+	for k, v := range h.Vars {
+		out[k] = v
+	}
+	return out
+}
+
+// groupVars merges the variables of every group h is in, in Ansible's order.
+func (inv *Inventory) groupVars(h *Host) Vars {
 	groups := map[string]bool{GroupAll: true}
 	var up func(g string)
 	up = func(g string) {
@@ -346,9 +361,6 @@ func (inv *Inventory) HostVars(name string) Vars {
 		for k, v := range inv.Groups[g].Vars {
 			out[k] = v
 		}
-	}
-	for k, v := range h.Vars {
-		out[k] = v
 	}
 	return out
 }

@@ -37,9 +37,9 @@ const jumpHint = "write -o ProxyJump=host, user@host or user@host:port, several 
 // where they are silent, then the built-in defaults.
 func (b *builder) host(name string) *inventory.Host {
 	h := &inventory.Host{Name: name}
-	var vars Vars
+	vars := func(string) (Var, bool) { return Var{}, false }
 	if src := b.src.Hosts[name]; src != nil {
-		h.Pos, vars = src.Pos, b.src.HostVars(name)
+		h.Pos, vars = src.Pos, b.vars(src)
 	}
 	if !inventory.ValidHostName(name) {
 		hint := inventory.HostNameHint
@@ -63,11 +63,11 @@ func (b *builder) host(name string) *inventory.Host {
 // settings, reporting each value rollout would refuse where it is written,
 // and returns which settings were given. A variable set to nothing counts as
 // not given, as it does for Ansible's ssh.
-func (b *builder) settings(h *inventory.Host, vars Vars) (set map[string]bool) {
+func (b *builder) settings(h *inventory.Host, vars func(string) (Var, bool)) (set map[string]bool) {
 	set = map[string]bool{}
 	pick := func(names []string) (Var, string, bool) {
 		for _, n := range slices.Backward(names) {
-			if v, ok := vars[n]; ok && (v.Value != "" || v.Complex) {
+			if v, ok := vars(n); ok && (v.Value != "" || v.Complex) {
 				if v.Complex {
 					b.add(v.Pos, "give one value", "%s must be a single value, not a list or mapping", n)
 					return v, n, false
@@ -113,7 +113,7 @@ func (b *builder) settings(h *inventory.Host, vars Vars) (set map[string]bool) {
 		}
 	}
 	for _, n := range varSSHArgs {
-		v, ok := vars[n]
+		v, ok := vars(n)
 		if !ok || v.Value == "" && !v.Complex {
 			continue
 		}
@@ -140,6 +140,25 @@ func (b *builder) settings(h *inventory.Host, vars Vars) (set map[string]bool) {
 		return set
 	}
 	return set
+}
+
+// vars looks up the variables that apply to h, as HostVars merges them. The
+// groups' share is merged once for every host in the same groups: a fleet of
+// 100,000 hosts is usually a few groups.
+func (b *builder) vars(h *Host) func(string) (Var, bool) {
+	key := strings.Join(h.Groups, "\x00")
+	gv, ok := b.groupVars[key]
+	if !ok {
+		gv = b.src.groupVars(h)
+		b.groupVars[key] = gv
+	}
+	return func(name string) (Var, bool) {
+		if v, ok := h.Vars[name]; ok {
+			return v, true
+		}
+		v, ok := gv[name]
+		return v, ok
+	}
 }
 
 // jumpHosts gives every jump host named by a host of the service an entry of
