@@ -2,6 +2,8 @@ module github.com/rolloutconsole/rollout
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/charmbracelet/bubbles v1.0.0
 	github.com/charmbracelet/bubbletea v1.3.10
