@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 	"github.com/rolloutconsole/rollout/inventory"
 )
 
-// Controller is what the console asks of the engine.
+// Controller is what the console asks of the engine. *engine.Engine is one.
 type Controller interface {
 	Decide(gate int, d engine.Decision) error
+	Answer(gate int, a engine.Answer) error
+	FinishNow(reason string) error
+	FastRollback(reason string) error
 	Pause() error
 	Unpause() error
 	Abort() error
@@ -47,19 +51,21 @@ type Console struct {
 	answered int
 	state    *engine.State
 	started  map[string]time.Time
+	groups   *groups // the current step's output, grouped across hosts
 }
 
 // New returns a console writing to out and steering ctl. auto says the
 // engine answers passing gates itself, so the console prompts only at
 // failed ones.
 func New(out io.Writer, ctl Controller, auto bool) *Console {
-	return &Console{out: out, ctl: ctl, auto: auto, state: engine.NewState(), started: map[string]time.Time{}}
+	return &Console{out: out, ctl: ctl, auto: auto, state: engine.NewState(), started: map[string]time.Time{}, groups: newGroups()}
 }
 
 // Run prints every record until the channel closes, and answers gates and
-// commands from in. Input lines: y (proceed), t (retry failed hosts), r (roll
-// back), a (abort), p (pause or resume). End of input at an open gate aborts:
-// an unattended console never lets a rollout go on by itself.
+// commands from in, one a line (see parse): y, t, t HOST, x HOST REASON,
+// resize N, finish REASON, fast-rollback REASON, r, a, p. End of input at
+// an open gate aborts: an unattended console never lets a rollout go on by
+// itself.
 func (c *Console) Run(ctx context.Context, records <-chan engine.Record, in io.Reader) *engine.State {
 	lines := make(chan string)
 	go func() {
@@ -102,67 +108,102 @@ func (c *Console) printf(format string, args ...any) {
 
 // command acts on one input line.
 func (c *Console) command(line string) {
-	if line == "" {
+	if strings.TrimSpace(line) == "" {
 		if c.gate != nil {
 			c.prompt()
 		}
 		return
 	}
-	key := strings.ToLower(line[:1])
-	if c.gate != nil && c.answered == c.gate.Gate && key != "p" {
-		return // answered already; the engine's reply is on its way
-	}
-	if c.gate == nil && c.Scripted && strings.Contains("ytra", key) {
-		c.queued = append(c.queued, key)
-		return
-	}
-	if c.gate == nil && (key == "y" || key == "t") {
-		c.printf("no gate is open: %q answers a gate only once it is shown\n", line)
-		return
-	}
-	if c.gate != nil && key != "p" {
-		d, ok := map[string]engine.Decision{"y": engine.Proceed, "t": engine.Retry, "r": engine.Rollback, "a": engine.Abort}[key]
-		if !ok || !offers(c.gate, d) {
-			c.printf("%q is not an answer here.\n", line)
+	cmd, err := parse(line)
+	if err != nil {
+		c.printf("%v\n", err)
+		if c.gate != nil {
 			c.prompt()
-			return
 		}
-		c.answer(d)
 		return
 	}
-	var err error
-	switch key {
-	case "p":
-		if c.paused {
-			err = c.ctl.Unpause()
-		} else {
-			err = c.ctl.Pause()
+	switch {
+	case cmd.decision == "":
+		c.pause()
+	case c.gate != nil && c.answered == c.gate.Gate:
+		// answered already; the engine's reply is on its way
+	case c.gate == nil && c.Scripted:
+		c.queued = append(c.queued, line) // for the next gate
+	case c.gate != nil:
+		if !c.answerGate(cmd) {
+			c.prompt()
 		}
-		if err == nil {
-			c.paused = !c.paused
-		}
-	case "a":
-		err = c.ctl.Abort()
-	case "r":
-		err = c.ctl.Rollback()
+	case cmd.emergency():
+		c.emergency(cmd)
+	case cmd.decision == engine.Rollback:
+		c.report(c.ctl.Rollback())
+	case cmd.decision == engine.Abort:
+		c.report(c.ctl.Abort())
 	default:
-		c.printf("keys: p pause/resume, a abort, r roll back (y, t at a gate)\n")
-		return
+		c.printf("no gate is open: %q answers a gate only once it is shown\n", line)
 	}
+}
+
+// pause pauses, or resumes what this console paused.
+func (c *Console) pause() {
+	var err error
+	if c.paused {
+		err = c.ctl.Unpause()
+	} else {
+		err = c.ctl.Pause()
+	}
+	if err == nil {
+		c.paused = !c.paused
+	}
+	c.report(err)
+}
+
+func (c *Console) report(err error) {
 	if err != nil {
 		c.printf("%v\n", err)
 	}
 }
 
-func offers(g *engine.GateReached, d engine.Decision) bool {
-	for _, o := range g.Options {
-		if o == d {
-			return true
-		}
+// answerGate answers the open gate, or says why it cannot: false when the
+// command is not an answer here.
+func (c *Console) answerGate(cmd command) bool {
+	g := c.gate
+	if !offers(g, cmd.decision) {
+		c.printf("%q is not an answer here.\n", cmd.line)
+		return false
 	}
-	return false
+	if cmd.host != "" && c.state.Hosts[cmd.host] == nil {
+		c.printf("unknown host %q\n", cmd.host)
+		return false
+	}
+	if cmd.emergency() && !slices.Contains(g.Options, cmd.decision) {
+		c.emergency(cmd) // possible here, but not one of the gate's answers
+		return true
+	}
+	c.answered = g.Gate
+	var err error
+	if a := cmd.answer(); a.Host == "" && a.Size == 0 && a.Reason == "" {
+		err = c.ctl.Decide(g.Gate, a.Decision)
+	} else {
+		err = c.ctl.Answer(g.Gate, a)
+	}
+	if err != nil {
+		c.answered = 0
+		c.printf("%v\n", err)
+	}
+	return true
 }
 
+// emergency sends finish-now or the fast rollback on its own.
+func (c *Console) emergency(cmd command) {
+	if cmd.decision == engine.FinishNow {
+		c.report(c.ctl.FinishNow(cmd.reason))
+		return
+	}
+	c.report(c.ctl.FastRollback(cmd.reason))
+}
+
+// answer sends a plain decision for the open gate, once.
 func (c *Console) answer(d engine.Decision) {
 	g := c.gate
 	if c.answered == g.Gate {
@@ -173,21 +214,6 @@ func (c *Console) answer(d engine.Decision) {
 		c.answered = 0
 		c.printf("%v\n", err)
 	}
-}
-
-var optionText = map[engine.Decision]string{
-	engine.Proceed:  "[y] proceed",
-	engine.Retry:    "[t] retry failed hosts",
-	engine.Rollback: "[r] roll back",
-	engine.Abort:    "[a] abort",
-}
-
-func (c *Console) prompt() {
-	var parts []string
-	for _, o := range c.gate.Options {
-		parts = append(parts, optionText[o])
-	}
-	c.printf("   %s > \n", strings.Join(parts, "  "))
 }
 
 func (c *Console) stamp(t time.Time) string {
@@ -217,13 +243,21 @@ func (c *Console) print(rec engine.Record) {
 		if e.Auto {
 			by = "--yes"
 		}
-		c.printf("%s gate %d: %s (%s)\n", ts, e.Gate, e.Decision, by)
+		what := string(e.Decision)
+		switch {
+		case e.Host != "":
+			what += " " + e.Host
+		case e.Decision == engine.Resize:
+			what += fmt.Sprintf(" the next batch to %d hosts", e.Size)
+		}
+		c.printf("%s gate %d: %s (%s)%s\n", ts, e.Gate, what, by, because(e.Reason))
 	case engine.PhaseStarted:
 		what := string(e.Phase)
 		if e.Batches > 1 {
 			what = fmt.Sprintf("%s batch %d/%d", e.Phase, e.Batch, e.Batches)
 		}
 		c.printf("%s -- %s started: %s\n", ts, what, hostsText(e.Hosts))
+		c.groups.startStep(e)
 	case engine.PhaseFinished:
 		verdict := "passed"
 		if !e.OK {
@@ -236,22 +270,27 @@ func (c *Console) print(rec engine.Record) {
 		for _, l := range e.Lines {
 			c.printf("%s    %s | %s\n", ts, e.Host, l)
 		}
+		c.groups.output(e)
 	case engine.CheckFailed:
 		c.printf("%s    %s verify %d try %d/%d failed: %s; retrying\n", ts, e.Host, e.Check, e.Try, e.Tries, e.Error)
 	case engine.SwapChanged:
 		c.swap(ts, e)
 	case engine.Paused:
-		c.printf("%s paused by %s: no new host starts; hosts in flight finish (p to resume)\n", ts, e.User)
+		c.printf("%s paused by %s%s: no new host starts; hosts in flight finish (p to resume)\n", ts, e.User, because(e.Reason))
 	case engine.Unpaused:
 		c.printf("%s resumed by %s\n", ts, e.User)
 	case engine.AbortRequested:
-		c.printf("%s ABORT by %s: cancelling hosts in flight, starting nothing more\n", ts, e.User)
+		c.printf("%s ABORT by %s%s: cancelling hosts in flight, starting nothing more\n", ts, e.User, because(e.Reason))
 	case engine.RollbackStarted:
-		back := ""
+		back, what := "", "ROLLBACK"
 		if e.SwapBack {
 			back = ", swapping traffic back"
 		}
-		c.printf("%s ROLLBACK by %s: %d hosts in reverse order%s: %s\n", ts, e.User, len(e.Hosts), back, strings.Join(e.Hosts, ", "))
+		if e.Fast {
+			what = "FAST ROLLBACK"
+		}
+		c.printf("%s %s by %s%s: %d hosts in reverse order%s: %s\n", ts, what, e.User, because(e.Reason), len(e.Hosts), back, strings.Join(e.Hosts, ", "))
+		c.groups.startRollback(e.Hosts)
 	case engine.SoakStarted:
 		c.printf("%s    canaries soaking for %s (verify every %s)\n", ts, e.Duration, e.Interval)
 	case engine.Note:
@@ -262,10 +301,13 @@ func (c *Console) print(rec engine.Record) {
 			c.printf(": %s", e.Error)
 		}
 		c.printf("\n")
+	default:
+		c.printMore(ts, rec.Event)
 	}
 }
 
 func (c *Console) hostChanged(ts string, e engine.HostChanged, t time.Time) {
+	c.groups.hostChanged(e)
 	switch e.State {
 	case engine.StateConnecting, engine.StateRollingBack:
 		c.started[e.Host] = t
@@ -310,51 +352,23 @@ func (c *Console) swap(ts string, e engine.SwapChanged) {
 	}
 }
 
-func (c *Console) gateOpened(ts string, g engine.GateReached) {
-	c.gate = &g
-	switch g.Kind {
-	case engine.GateFailed:
-		c.printf("%s == gate %d: %s FAILED (%d passed, %d failed)\n", ts, g.Gate, g.Phase, g.Passed, g.Failed)
-		for _, h := range g.Failing {
-			c.printf("      %s %s: %s\n", h.Host, h.State, h.Error)
-		}
-	case engine.GateStart:
-		c.printf("%s == gate %d: ready to start with %s: %s\n", ts, g.Gate, g.Phase, hostsText(g.Next))
-	case engine.GateResume:
-		c.printf("%s == gate %d: resumed; next %s batch %d: %s\n", ts, g.Gate, g.Phase, g.Batch, hostsText(g.Next))
-	default:
-		c.printf("%s == gate %d: %d passed, %d failed; next %s", ts, g.Gate, g.Passed, g.Failed, g.Phase)
-		if g.Kind == engine.GateBatch {
-			c.printf(" batch %d", g.Batch)
-		}
-		c.printf(": %s\n", hostsText(g.Next))
-	}
-	if len(g.Slowest) > 0 && g.Kind != engine.GateFailed {
-		s := g.Slowest[0]
-		c.printf("      slowest: %s %s\n", s.Host, s.Duration.Round(time.Millisecond))
-	}
-	if c.auto && offers(&g, engine.Proceed) {
-		return // the engine answers it
-	}
-	c.prompt()
-	c.nextQueued()
-}
-
 // nextQueued answers the open gate from scripted input given ahead of it.
 // A refused answer is dropped and the next one tried; with nothing left and
 // the input closed, the gate is aborted.
 func (c *Console) nextQueued() {
-	for c.gate != nil && len(c.queued) > 0 {
+	for c.gate != nil && len(c.queued) > 0 && c.answered != c.gate.Gate {
 		next := c.queued[0]
 		c.queued = c.queued[1:]
-		d := map[string]engine.Decision{"y": engine.Proceed, "t": engine.Retry, "r": engine.Rollback, "a": engine.Abort}[next]
-		if offers(c.gate, d) {
-			c.answer(d)
-			return
+		cmd, err := parse(next)
+		if err != nil {
+			c.printf("%v\n", err)
+			continue
 		}
-		c.printf("%q is not an answer here.\n", next)
+		if c.answerGate(cmd) && cmd.emergency() && !slices.Contains(c.gate.Options, cmd.decision) {
+			return // sent on its own: the gate closes when the engine acts
+		}
 	}
-	if c.gate != nil && c.eof && c.answered != c.gate.Gate {
+	if c.gate != nil && c.eof && len(c.queued) == 0 && c.answered != c.gate.Gate {
 		c.printf("input closed at an open gate: aborting\n")
 		c.answer(engine.Abort)
 	}

@@ -15,6 +15,18 @@ func (f *fakeCtl) Decide(g int, d engine.Decision) error {
 	f.calls = append(f.calls, fmt.Sprintf("decide %d %s", g, d))
 	return nil
 }
+func (f *fakeCtl) Answer(g int, a engine.Answer) error {
+	f.calls = append(f.calls, fmt.Sprintf("answer %d %s host=%q size=%d reason=%q", g, a.Decision, a.Host, a.Size, a.Reason))
+	return nil
+}
+func (f *fakeCtl) FinishNow(reason string) error {
+	f.calls = append(f.calls, fmt.Sprintf("finish-now %q", reason))
+	return nil
+}
+func (f *fakeCtl) FastRollback(reason string) error {
+	f.calls = append(f.calls, fmt.Sprintf("fast-rollback %q", reason))
+	return nil
+}
 func (f *fakeCtl) Pause() error    { f.calls = append(f.calls, "pause"); return nil }
 func (f *fakeCtl) Unpause() error  { f.calls = append(f.calls, "unpause"); return nil }
 func (f *fakeCtl) Abort() error    { f.calls = append(f.calls, "abort"); return nil }
