@@ -53,7 +53,7 @@ func atBatchGate(t *testing.T, scripted bool) (*Console, *fakeCtl, *bytes.Buffer
 	out.Reset()
 	feed(c, engine.GateReached{Gate: 4, Kind: engine.GateBatch, Phase: engine.PhaseFleet, Batch: 2, Next: hosts[30:], Passed: 28, Failed: 2,
 		Options: []engine.Decision{engine.Proceed, engine.Resize, engine.Exclude, engine.RetryHost, engine.Rollback, engine.Abort}, Emergency: true,
-		Checks: []engine.CheckTally{{Check: 1, Name: "curl -fsS localhost/healthz", Passed: 30}, {Check: 2, Name: "nginx -v", Passed: 28, Failed: 2}},
+		Checks:  []engine.CheckTally{{Check: 1, Name: "curl -fsS localhost/healthz", Passed: 30}, {Check: 2, Name: "nginx -v", Passed: 28, Failed: 2}},
 		Failing: []engine.HostSummary{{Host: "fleet-07", State: engine.StateFailed, Error: "verify 2: exit status 1"}}})
 	return c, ctl, &out
 }
