@@ -95,6 +95,10 @@ type Engine struct {
 	swapProblem string
 	// lockErr is set when preflight found another rollout's lock.
 	lockErr error
+	// preflightOnly stops after preflight, reading locks rather than
+	// taking them (Preflight); preflightResult is its report.
+	preflightOnly   bool
+	preflightResult *PreflightReport
 	// hookWG counts hooks running; Run waits for them before it closes the journal.
 	hookWG sync.WaitGroup
 

@@ -391,11 +391,14 @@ func (e *Engine) verify(ctx context.Context, hr *hostRun, checks []change.Check,
 			}
 			if o.state == StateUnknown || try >= tries {
 				o.check = i + 1
+				label := "verify"
 				if len(checks) > 1 {
-					o.err = fmt.Sprintf("verify %d: %s", i+1, o.err)
-				} else {
-					o.err = "verify: " + o.err
+					label = fmt.Sprintf("verify %d", i+1)
 				}
+				if c.Name != "" {
+					label += fmt.Sprintf(" (%s)", c.Name)
+				}
+				o.err = label + ": " + o.err
 				return o
 			}
 			if err := e.record(CheckFailed{Host: hr.host.Name, Check: i + 1, Try: try, Tries: tries, Error: o.err}); err != nil {

@@ -86,7 +86,7 @@ func (e *Engine) preflight(ctx context.Context) (*PreflightReport, Outcome, stri
 	case stopJournal:
 		return nil, OutcomeInterrupted, "the journal cannot be written"
 	}
-	if len(locked) > 0 {
+	if len(locked) > 0 && !e.preflightOnly {
 		sort.Strings(locked)
 		e.lockErr = fmt.Errorf("%w: %s", ErrRemoteLocked, locked[0])
 		msg := "locked: " + locked[0]
@@ -122,7 +122,22 @@ func (e *Engine) preflightHost(ctx context.Context, name, lockPath string) (r Pr
 		r.Problem, r.Error = "unreachable", o.err
 		return r, false
 	}
-	if lockPath != "" {
+	if lockPath != "" && e.preflightOnly {
+		holder, err := ReadLock(ctx, hr.conn, lockPath)
+		switch {
+		case err != nil:
+			r.Problem, r.Error = "failed", fmt.Sprintf("reading the lock %s: %v", lockPath, err)
+			return r, false
+		case holder != nil:
+			// Only read, for plan --preflight: the checks still run.
+			defer func() {
+				if r.OK {
+					held := &LockHeldError{Host: name, Path: lockPath, Holder: *holder}
+					r.OK, r.Problem, r.Error = false, "locked", held.Error()
+				}
+			}()
+		}
+	} else if lockPath != "" {
 		err := AcquireRemoteLock(ctx, hr.conn, lockPath, e.lockInfo())
 		var held *LockHeldError
 		switch {
@@ -139,7 +154,7 @@ func (e *Engine) preflightHost(ctx context.Context, name, lockPath string) (r Pr
 	}
 	lookup := e.vars(hr, nil)
 	if o := e.verify(ctx, hr, e.plan.Change.Preflight, lookup); !o.ok {
-		r.Problem, r.Error = "failed", "preflight "+strings.TrimPrefix(o.err, "verify")
+		r.Problem, r.Error = "failed", "preflight"+strings.TrimPrefix(o.err, "verify")
 		if o.kind == "connection lost" || o.kind == "canceled" {
 			r.Problem = "unreachable"
 		}
@@ -364,4 +379,49 @@ func (e *Engine) releaseLocks(ctx context.Context) {
 	wg.Wait()
 	sort.Strings(failures)
 	_ = e.record(LockChanged{Path: path, Taken: false, Hosts: len(hosts) - len(failures), Failures: failures})
+}
+
+// Preflight runs preflight alone, for rollout plan --preflight: it reaches
+// every host of the plan, runs the change's preflight checks and
+// fingerprints, and reads (never takes) the remote lock. It returns the
+// report the first gate would show and each host's result, in plan order.
+// Nothing changes on any host and no journal is kept: opts.StateDir is not
+// used.
+func Preflight(ctx context.Context, plan *Plan, opts Options) (*PreflightReport, []PreflightHost, error) {
+	dir, err := os.MkdirTemp("", "rollout-preflight-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("preflight: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	opts.StateDir, opts.Preflight, opts.AutoConfirm, opts.Hooks, opts.ID = dir, true, false, false, ""
+	e, err := New(plan, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.preflightOnly = true
+	recs := e.Subscribe()
+	var hosts []PreflightHost
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range recs {
+			if h, ok := r.Event.(PreflightHost); ok {
+				hosts = append(hosts, h)
+			}
+		}
+	}()
+	outcome, err := e.Run(ctx)
+	<-done
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.preflightResult == nil {
+		return nil, nil, fmt.Errorf("preflight did not finish: %s", outcome)
+	}
+	order := make(map[string]int, len(hosts))
+	for i, h := range e.preflightHosts() {
+		order[h] = i
+	}
+	sort.SliceStable(hosts, func(i, j int) bool { return order[hosts[i].Host] < order[hosts[j].Host] })
+	return e.preflightResult, hosts, nil
 }

@@ -127,6 +127,10 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 		if pre, o, msg = e.preflight(ctx); pre == nil {
 			return o, msg
 		}
+		if e.preflightOnly {
+			e.preflightResult = pre
+			return OutcomeAborted, "preflight only"
+		}
 	}
 	steps := e.steps()
 	kind := GateStart

@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/inventory"
 )
 
 func newHistoryCmd() *cobra.Command {
@@ -114,7 +118,10 @@ func writeShow(w io.Writer, je journalEntry) {
 	for _, name := range s.Order {
 		hs := s.Hosts[name]
 		detail := hs.Error
-		if detail == "" {
+		switch {
+		case hs.Excluded != "":
+			detail = "excluded: " + hs.Excluded
+		case detail == "":
 			detail = hs.LastLine
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", name, hs.Phase, hs.State, hs.Attempt, hs.Duration(s.Finished).Round(time.Millisecond), detail)
@@ -127,24 +134,67 @@ func writeShow(w io.Writer, je journalEntry) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\ndecisions:\n")
-	for _, r := range je.replay.Records {
-		switch e := r.Event.(type) {
-		case engine.GateAnswered:
-			by := e.User
-			if e.Auto {
-				by += " (--yes)"
-			}
-			fmt.Fprintf(w, "  %s  gate %d  %-8s by %s\n", r.Time.Local().Format("15:04:05"), e.Gate, e.Decision, by)
-		case engine.Paused:
-			fmt.Fprintf(w, "  %s  paused by %s\n", r.Time.Local().Format("15:04:05"), e.User)
-		case engine.Unpaused:
-			fmt.Fprintf(w, "  %s  resumed by %s\n", r.Time.Local().Format("15:04:05"), e.User)
-		case engine.AbortRequested:
-			fmt.Fprintf(w, "  %s  abort by %s\n", r.Time.Local().Format("15:04:05"), e.User)
-		case engine.RollbackStarted:
-			fmt.Fprintf(w, "  %s  rollback by %s of %d hosts\n", r.Time.Local().Format("15:04:05"), e.User, len(e.Hosts))
+	if s.Lock != "" {
+		fmt.Fprintf(w, "\nremote lock %s still held on %d hosts (released when the rollout ends; rollout lock status shows it)\n", s.Lock, len(s.LockHosts))
+	}
+	writeCaptured(w, s)
+	writeAudit(w, s)
+}
+
+// writeCaptured lists what capture commands kept for each host's rollback,
+// grouped by identical values so a fleet on one version is one line.
+func writeCaptured(w io.Writer, s *engine.State) {
+	groups := map[string][]string{}
+	var keys []string
+	for _, name := range s.Order {
+		c := s.Hosts[name].Captured
+		if len(c) == 0 {
+			continue
 		}
+		names := make([]string, 0, len(c))
+		for k := range c {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var b strings.Builder
+		for i, k := range names {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s=%q", k, c[k])
+		}
+		key := b.String()
+		if _, ok := groups[key]; !ok {
+			keys = append(keys, key)
+		}
+		groups[key] = append(groups[key], name)
+	}
+	if len(keys) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\ncaptured before apply (for each host's rollback):\n")
+	for _, k := range keys {
+		hosts := groups[k]
+		fmt.Fprintf(w, "  %s: %s\n", strings.Join(inventory.Fold(hosts), ", "), k)
+	}
+}
+
+// writeAudit prints every decision: when, who, what, and why.
+func writeAudit(w io.Writer, s *engine.State) {
+	fmt.Fprintf(w, "\ndecisions:\n")
+	if len(s.Audit) == 0 {
+		fmt.Fprintf(w, "  none\n")
+	}
+	for _, a := range s.Audit {
+		by := a.User
+		if a.Auto {
+			by += " (--yes)"
+		}
+		line := fmt.Sprintf("  %s  %s by %s", a.Time.Local().Format("15:04:05"), a.What, by)
+		if a.Reason != "" {
+			line += ": " + strconv.Quote(a.Reason)
+		}
+		fmt.Fprintln(w, line)
 	}
 }
 
@@ -161,5 +211,6 @@ func writeShowJSON(w io.Writer, je journalEntry) error {
 		Outcome string               `json:"outcome"`
 		Hosts   []*engine.HostStatus `json:"hosts"`
 		Swap    engine.SwapStatus    `json:"swap"`
-	}{je.replay.Header, outcomeText(s), hosts, s.Swap})
+		Audit   []engine.AuditEntry  `json:"audit"`
+	}{je.replay.Header, outcomeText(s), hosts, s.Swap, s.Audit})
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -14,9 +17,10 @@ import (
 
 func newPlanCmd() *cobra.Command {
 	var f inputFlags
+	var preflight, acceptNewKeys bool
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Print every phase, its hosts and batches, and what is skipped; connects to nothing",
+		Short: "Print every phase, its hosts and batches, and what is skipped; connects to nothing unless --preflight",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, errs := f.load()
@@ -28,6 +32,9 @@ func newPlanCmd() *cobra.Command {
 				return inputError(errs)
 			}
 			p := plans[0]
+			if preflight {
+				return runPreflight(cmd.Context(), cmd.OutOrStdout(), p, l, f.json, acceptNewKeys)
+			}
 			if f.json {
 				return writePlanJSON(cmd.OutOrStdout(), p)
 			}
@@ -36,7 +43,91 @@ func newPlanCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&preflight, "preflight", false, "reach every host as a rollout's preflight would: host keys, preflight checks, fingerprints (test vs production) and the remote lock; changes nothing (exit 1 when anything needs attention)")
+	cmd.Flags().BoolVar(&acceptNewKeys, "accept-new-host-keys", false, "with --preflight: record the key of a host known_hosts does not know yet; a changed key is always refused")
 	return cmd
+}
+
+// runPreflight reaches every host of the plan and prints what a rollout's
+// preflight gate would show.
+func runPreflight(ctx context.Context, w io.Writer, p *engine.Plan, l *loaded, asJSON, acceptNewKeys bool) error {
+	opts := engineOptions(consoleFlags{acceptNewKeys: acceptNewKeys}, "", l.inv, l.ch.Secrets())
+	opts.User = currentUser()
+	rep, hosts, err := engine.Preflight(ctx, p, opts)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("preflight: %w", err)}
+	}
+	attention := len(rep.Unreachable)+len(rep.Failing)+len(rep.Locked) > 0 || rep.Drift || rep.Blocking != ""
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Report *engine.PreflightReport `json:"report"`
+			Hosts  []engine.PreflightHost  `json:"hosts"`
+		}{rep, hosts}); err != nil {
+			return err
+		}
+	} else {
+		writePreflight(w, p, rep)
+	}
+	if attention {
+		return &exitError{code: exitFailed, err: errors.New("preflight: some hosts need attention before a rollout (see above)")}
+	}
+	return nil
+}
+
+// writePreflight prints a preflight report for a person.
+func writePreflight(w io.Writer, p *engine.Plan, r *engine.PreflightReport) {
+	fmt.Fprintf(w, "preflight of %s for %q: %d hosts reached and checked, %d ok\n", p.Service, p.Change.Name, r.Checked, r.OK)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, g := range []struct {
+		what  string
+		hosts []engine.HostSummary
+	}{{"unreachable", r.Unreachable}, {"failing", r.Failing}, {"locked", r.Locked}} {
+		for _, h := range g.hosts {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.what, h.Host, h.Error)
+		}
+	}
+	tw.Flush()
+	if r.Blocking != "" {
+		fmt.Fprintf(w, "blocking: %s\n", r.Blocking)
+	}
+	if len(r.Fingerprints) > 0 {
+		fmt.Fprintf(w, "\nfingerprints, test hosts | production:\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, row := range r.Fingerprints {
+			mark := "  "
+			if row.Differs {
+				mark = "≠ "
+			}
+			fmt.Fprintf(tw, "  %s%s\t%s\t| %s\n", mark, row.Name, valueGroupsText(row.Test), valueGroupsText(row.Production))
+		}
+		tw.Flush()
+		if r.Drift {
+			fmt.Fprintf(w, "drift: the test hosts differ from production (rows marked ≠); a test there proves less. A rollout stops at its first gate until someone acknowledges this.\n")
+		} else {
+			fmt.Fprintf(w, "no drift: the test hosts match production in every fingerprint\n")
+		}
+	}
+}
+
+// valueGroupsText renders fingerprint values with their host counts.
+func valueGroupsText(gs []engine.ValueGroup) string {
+	if len(gs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		v := g.Value
+		if len(v) > 40 {
+			v = v[:37] + "..."
+		}
+		parts[i] = fmt.Sprintf("%d× %q", g.Count, v)
+		if g.Count <= 2 {
+			parts[i] = fmt.Sprintf("%s %q", strings.Join(g.Hosts, ","), v)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // planJSON is the plan for scripts: durations as Go duration strings.
