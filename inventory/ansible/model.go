@@ -57,22 +57,22 @@ const (
 // Inventory is an Ansible inventory as written: its groups and hosts in the
 // order the file first names them, and the variables given to each.
 type Inventory struct {
-	File   string
-	Format Format
+	File   string // the path it was read from, for messages
+	Format Format // INI or YAML
 	// Groups by name; GroupNames in the order first named, all and
 	// ungrouped first.
 	Groups     map[string]*Group
-	GroupNames []string
+	GroupNames []string // see Groups
 	// Hosts by name; HostNames in the order first named.
 	Hosts     map[string]*Host
-	HostNames []string
+	HostNames []string // see Hosts
 
 	depth map[string]int // each group's depth, once it is known
 }
 
 // Group is one Ansible group.
 type Group struct {
-	Name string
+	Name string // as written
 	// Pos is where the group is first named; zero for an implicit all or
 	// ungrouped.
 	Pos diag.Pos
@@ -81,7 +81,7 @@ type Group struct {
 	Hosts []string
 	// Children and Parents are the groups directly below and above.
 	Children []string
-	Parents  []string
+	Parents  []string // see Children
 	// Vars are the group's own variables.
 	Vars Vars
 
@@ -91,7 +91,7 @@ type Group struct {
 
 // Host is one Ansible host.
 type Host struct {
-	Name string
+	Name string // as written, ranges expanded
 	// Pos is where the host is first named.
 	Pos diag.Pos
 	// Groups are the groups that list the host directly, in file order.
@@ -106,8 +106,8 @@ type Var struct {
 	// Value is a scalar's text ("" for null); for a list or mapping it is
 	// empty and Complex is set.
 	Value   string
-	Complex bool
-	Pos     diag.Pos
+	Complex bool     // see Value
+	Pos     diag.Pos // where the value is written (its key, for null)
 }
 
 // Vars are variables by name.
@@ -232,7 +232,7 @@ func (inv *Inventory) GroupHosts(name string) []string {
 	seen := map[string]bool{}
 	var walk func(g *Group)
 	walk = func(g *Group) {
-		if seen[g.Name] {
+		if g == nil || seen[g.Name] {
 			return
 		}
 		seen[g.Name] = true
@@ -259,7 +259,7 @@ func (inv *Inventory) listedAt(group, host string) diag.Pos {
 	seen := map[string]bool{}
 	var find func(g *Group) (diag.Pos, bool)
 	find = func(g *Group) (diag.Pos, bool) {
-		if seen[g.Name] {
+		if g == nil || seen[g.Name] {
 			return diag.Pos{}, false
 		}
 		seen[g.Name] = true
@@ -296,7 +296,7 @@ func (inv *Inventory) depths() map[string]int {
 		}
 		g := inv.Groups[name]
 		best := 0
-		if guard < len(inv.Groups) { // a cycle cannot recurse for ever
+		if g != nil && guard < len(inv.Groups) { // a cycle cannot recurse for ever
 			for _, p := range g.Parents {
 				best = max(best, depth(p, guard+1)+1)
 			}
@@ -338,8 +338,10 @@ func (inv *Inventory) groupVars(h *Host) Vars {
 			return
 		}
 		groups[g] = true
-		for _, p := range inv.Groups[g].Parents {
-			up(p)
+		if gr := inv.Groups[g]; gr != nil {
+			for _, p := range gr.Parents {
+				up(p)
+			}
 		}
 	}
 	for _, g := range h.Groups {
@@ -358,8 +360,10 @@ func (inv *Inventory) groupVars(h *Host) Vars {
 	})
 	out := Vars{}
 	for _, g := range order {
-		for k, v := range inv.Groups[g].Vars {
-			out[k] = v
+		if gr := inv.Groups[g]; gr != nil {
+			for k, v := range gr.Vars {
+				out[k] = v
+			}
 		}
 	}
 	return out
@@ -367,7 +371,11 @@ func (inv *Inventory) groupVars(h *Host) Vars {
 
 // priority is a group's ansible_group_priority, 1 unless it gives a number.
 func (inv *Inventory) priority(group string) int {
-	v, ok := inv.Groups[group].Vars["ansible_group_priority"]
+	g := inv.Groups[group]
+	if g == nil {
+		return 1
+	}
+	v, ok := g.Vars["ansible_group_priority"]
 	if !ok {
 		return 1
 	}

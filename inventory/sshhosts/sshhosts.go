@@ -25,9 +25,9 @@ const maxDepth = 16
 
 // Alias is one host alias named on a Host line, and where.
 type Alias struct {
-	Name string
-	File string
-	Pos  diag.Pos
+	Name string   // as written on the Host line
+	File string   // the config file, or the included file, that names it
+	Pos  diag.Pos // where in File
 }
 
 // Options tune how a config is read.
