@@ -140,7 +140,7 @@ web-t1 ansible_host=10.0.0.9 ansible_port=2201 ansible_user=me ansible_ssh_priva
 web-t2 ansible_connection=local
 web-t3 ansible_ssh_host=10.0.0.3 ansible_ssh_port=2203 ansible_ssh_user=old ansible_port=9
 web-t4 ansible_user= ansible_ssh_extra_args="-J u@bastion:2222"
-web-t5
+web-t5 ansible_ssh_private_key_file=~/.ssh/t5 ansible_private_key_file=~/.ssh/lost
 
 [test:vars]
 ansible_user=group
@@ -155,7 +155,7 @@ ansible_user=group
 			"web-t2":  {Address: "web-t2", Port: 22, User: "group", Transport: "local"},
 			"web-t3":  {Address: "10.0.0.3", Port: 2203, User: "old", Transport: "ssh"},
 			"web-t4":  {Address: "web-t4", Port: 22, Jump: []string{"u@bastion:2222"}, Transport: "ssh"},
-			"web-t5":  {Address: "web-t5", Port: 22, User: "group", Transport: "ssh"},
+			"web-t5":  {Address: "web-t5", Port: 22, User: "group", IdentityFile: []string{"~/.ssh/t5"}, Transport: "ssh"},
 			"bastion": {Address: "bastion", Port: 22, Transport: "ssh"},
 		}},
 		{name: "with an ssh config where the inventory is silent", opts: Options{SSHConfig: sshCfg}, want: map[string]inventory.Settings{
@@ -163,7 +163,7 @@ ansible_user=group
 			"web-t2": {Address: "web-t2", Port: 2022, User: "group", IdentityFile: []string{"~/.ssh/web"}, Jump: []string{"config-bastion"}, Transport: "local"},
 			"web-t3": {Address: "10.0.0.3", Port: 2203, User: "old", IdentityFile: []string{"~/.ssh/web"}, Jump: []string{"config-bastion"}, Transport: "ssh"},
 			"web-t4": {Address: "web-t4", Port: 2022, User: "fromconfig", IdentityFile: []string{"~/.ssh/web"}, Jump: []string{"u@bastion:2222"}, Transport: "ssh"},
-			"web-t5": {Address: "web-t5", Port: 2022, User: "group", IdentityFile: []string{"~/.ssh/web"}, Jump: []string{"config-bastion"}, Transport: "ssh"},
+			"web-t5": {Address: "web-t5", Port: 2022, User: "group", IdentityFile: []string{"~/.ssh/t5"}, Jump: []string{"config-bastion"}, Transport: "ssh"},
 			// Jump hosts are reached as ssh would reach them.
 			"bastion":        {Address: "bastion.corp.example.com", Port: 2200, User: "ops", Transport: "ssh"},
 			"config-bastion": {Address: "config-bastion", Port: 22, Transport: "ssh"},

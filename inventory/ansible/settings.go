@@ -8,15 +8,15 @@ import (
 	"github.com/rolloutconsole/rollout/inventory"
 )
 
-// The variables read from an Ansible inventory, each with the older names
-// Ansible still accepts after it. As in Ansible's ssh connection, when a host
-// has several of one list, the last one wins. Every other variable is left
-// alone.
+// The variables read from an Ansible inventory, each list in the order
+// Ansible's ssh connection reads its names (the older ones still accepted
+// after the current one): when a host has several, the last one wins, as
+// there. Every other variable is left alone.
 var (
 	varAddress  = []string{"ansible_host", "ansible_ssh_host"}
 	varPort     = []string{"ansible_port", "ansible_ssh_port"}
 	varUser     = []string{"ansible_user", "ansible_ssh_user"}
-	varKey      = []string{"ansible_ssh_private_key_file", "ansible_private_key_file"}
+	varKey      = []string{"ansible_private_key_file", "ansible_ssh_private_key_file"}
 	varConn     = []string{"ansible_connection"}
 	varSSHArgs  = []string{"ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args"}
 	connections = map[string]string{
