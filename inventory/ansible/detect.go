@@ -3,6 +3,7 @@ package ansible
 import (
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/rolloutconsole/rollout/inventory/diag"
@@ -39,11 +40,12 @@ var nativeLine = regexp.MustCompile(`(?m)^(services|defaults)[ \t]*:`)
 //     header is INI;
 //   - a YAML mapping with a top-level services: or defaults: (or a hosts:
 //     that is not an Ansible group) is rollout's own format, Native;
-//   - any other YAML mapping of groups is Ansible YAML;
+//   - any other YAML mapping of groups (a group with hosts:, children: or
+//     vars:, or only mappings and empty values) is Ansible YAML;
 //   - anything else is INI, unless the file is named .yaml, .yml or .json,
-//     when it is Native if it looks like rollout's format and Ansible YAML
-//     otherwise (or Native when it is empty or not a mapping at all), so
-//     that the YAML parser reports what is wrong with it.
+//     when it is Native, except that YAML that does not parse is Ansible
+//     YAML unless it has a top-level services: or defaults:, so that the
+//     parser closest to what was meant reports what is wrong.
 func Detect(path string, data []byte) Format {
 	yamlName := false
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -63,13 +65,26 @@ func Detect(path string, data []byte) Format {
 				return Native
 			}
 		}
+		grouped, other := false, false
 		for _, kv := range kvs {
-			if kv.Value.Present() && !kv.Value.IsMap() && !yamlName {
-				// "host1 x='a: b'" is a mapping to YAML, and not a group.
-				return INI
+			switch {
+			case hasGroupKey(kv.Value):
+				grouped = true
+			case kv.Value.Present() && !kv.Value.IsMap():
+				other = true
 			}
 		}
-		return YAML
+		switch {
+		case grouped || !other:
+			return YAML
+		case yamlName:
+			// Neither an inventory nor the other: a change file given as
+			// -i, say. rollout's own parser says best what is wrong.
+			return Native
+		default:
+			// "host1 x='a: b'" is a mapping to YAML, and not a group.
+			return INI
+		}
 	case !yamlName:
 		return INI
 	case !root.Present() && len(errs) > 0 && !nativeLine.Match(data):
@@ -96,6 +111,12 @@ func isGroup(n yamlx.Node) bool {
 		}
 	}
 	return len(kvs) > 0
+}
+
+// hasGroupKey reports whether n is a mapping with a hosts, children or vars
+// key.
+func hasGroupKey(n yamlx.Node) bool {
+	return n.IsMap() && slices.ContainsFunc(n.Map(""), func(kv yamlx.KV) bool { return groupKeys[kv.Key] })
 }
 
 // startsWithSection reports whether the first line that is not blank or a

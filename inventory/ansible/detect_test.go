@@ -2,6 +2,7 @@ package ansible
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rolloutconsole/rollout/inventory/diag"
@@ -27,7 +28,9 @@ func TestDetect(t *testing.T) {
 		{"Ansible YAML, empty group", "inv", "web:\n", YAML},
 		{"Ansible YAML, broken", "inventory.yml", "all:\n  hosts:\n   web1: [\n", YAML},
 		{"Ansible YAML as JSON", "inventory.json", `{"all": {"hosts": {"web1": null}}}`, YAML},
-		{"a YAML-named file with a bad group is YAML, for its errors", "inv.yaml", "web: 3\n", YAML},
+		{"a YAML-named file with a bad group beside a good one is YAML, for its errors", "inv.yaml", "web: 3\ndb:\n  hosts: {d1: }\n", YAML},
+		{"a YAML-named file of keys and values is Native, for its errors", "inv.yaml", "name: nginx\napply: true\n", Native},
+		{"the project's change file given as -i is Native, for its errors", "../../examples/change.yaml", "", Native},
 		{"INI with a section first", "hosts", "# comment\n[web]\nweb1\n", INI},
 		{"INI with a section first, YAML name", "hosts.yml", "[web]\nweb1\n", INI},
 		{"INI with ungrouped hosts first", "hosts", "mail.example.com\n\n[web]\nweb1\n", INI},
@@ -38,6 +41,13 @@ func TestDetect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.in == "" && strings.HasPrefix(tt.path, "../") {
+				data, err := os.ReadFile(tt.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.in = string(data)
+			}
 			if got := Detect(tt.path, []byte(tt.in)); got != tt.want {
 				t.Errorf("Detect = %v, want %v", got, tt.want)
 			}
