@@ -431,10 +431,12 @@ func TestSummaryKeepsTheReasons(t *testing.T) {
 	m, _ := atFleetBatchGate(t)
 	feed(m, newScriptAt(m).recs(engine.GateAnswered{Gate: 4, Decision: engine.Exclude, User: "oncall", Host: "fleet-19", Reason: "disk failing"},
 		engine.HostExcluded{Host: "fleet-19", User: "oncall", Reason: "disk failing"},
+		engine.GateAnswered{Gate: 5, Decision: engine.FastRollback, User: "oncall", Reason: "errors up"},
 		engine.EmergencyStarted{Decision: engine.FastRollback, User: "oncall", Reason: "errors up"},
+		engine.RollbackStarted{Hosts: []string{"fleet-01"}, Fast: true, User: "oncall", Reason: "errors up"},
 		engine.RolloutFinished{Outcome: engine.OutcomeRolledBack}))
-	wantIn(t, m.View(), "oncall: exclude fleet-19 at the batch gate before fleet batch 2 — disk failing", "oncall: fast_rollback — errors up")
-	if strings.Contains(m.View(), "oncall: exclude fleet-19 — disk") {
-		t.Errorf("the exclusion is said twice:\n%s", m.View())
+	wantIn(t, m.View(), "oncall: exclude fleet-19 at the batch gate before fleet batch 2 — disk failing", "oncall: fast_rollback at gate 5 — errors up")
+	if v := m.View(); strings.Contains(v, "oncall: exclude fleet-19 — disk") || strings.Count(v, "errors up") != 1 {
+		t.Errorf("a decision is said twice:\n%s", m.View())
 	}
 }

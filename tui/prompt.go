@@ -56,7 +56,7 @@ func newPromptPanel(c *common) promptPanel {
 func (p *promptPanel) open(kind promptKind, now time.Time) {
 	p.kind, p.openedAt, p.msg = kind, now, ""
 	p.input.Reset()
-	p.input.Prompt, p.input.Placeholder = "reason: ", "why (journaled with your name)"
+	p.input.Prompt, p.input.Placeholder = "reason: ", "why?"
 	if kind == promptResize {
 		p.input.Prompt, p.input.Placeholder = "hosts: ", ""
 	}

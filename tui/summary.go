@@ -154,10 +154,11 @@ func reasonLines(st *engine.State, n, w int) []string {
 		if a.Reason == "" {
 			continue
 		}
-		// An exclusion is audited twice, as the gate's answer and as the
-		// host leaving: say it once.
+		// One decision is audited more than once (the gate's answer, then
+		// the host leaving or the rollback starting), with the same reason:
+		// say it once, as the gate's answer, which names the gate.
 		if i > 0 {
-			if p := st.Audit[i-1]; p.Reason == a.Reason && p.User == a.User && strings.HasPrefix(p.What, a.What+" ") {
+			if p := st.Audit[i-1]; p.Reason == a.Reason && p.User == a.User {
 				continue
 			}
 		}
