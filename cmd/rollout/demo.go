@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ func newDemoCmd() *cobra.Command {
 	var hosts int
 	var speed float64
 	var keep bool
+	var down, drift, odd []string
 	faults := map[demo.Fault]*[]string{demo.FaultFail: new([]string), demo.FaultFlaky: new([]string), demo.FaultHang: new([]string), demo.FaultDrop: new([]string)}
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -32,17 +34,31 @@ known_hosts for them, and opens the console on that fleet through the
 ordinary SSH transport, host keys verified. Nothing outside this machine is
 touched; the fleet's files are removed on exit unless --keep.
 
-Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)`,
+The change checks every host before anything changes (preflight checks,
+fingerprints of the OS and the service's config, a lock on every host), keeps
+each host's version before its deploy, and rolls each host back to the version
+it had: most hosts start on demo-service 1.0, canary-1 on 0.9.7 and fleet-05
+on 1.0.1.
+
+Faults, each taking host names (repeat the flag or separate with commas):
+  --fail    verify fails on the new version: the phase stops at a failed gate
+  --flaky   verify fails twice, then passes within its retries
+  --hang    the deploy hangs until its timeout
+  --drop    the SSH connection drops mid-deploy: the host's outcome is unknown
+  --down    no SSH server answers: preflight finds the host unreachable
+  --drift   the host runs another OS release: preflight shows the drift
+  --odd     the host's deploy prints another front-proxy version: its output
+            falls in a group of its own
+
+Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)
+     rollout demo --down fleet-03 --drift test-1   (a preflight gate to read)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fo := demo.Options{Fleet: hosts, Speed: speed, Faults: map[string]demo.Fault{}}
+			fo := demo.Options{Fleet: hosts, Speed: speed, Faults: map[string]demo.Fault{},
+				Down: hostNames(down), Drift: hostNames(drift), Odd: hostNames(odd)}
 			for fault, names := range faults {
-				for _, n := range *names {
-					for _, name := range strings.Split(n, ",") {
-						if name = strings.TrimSpace(name); name != "" {
-							fo.Faults[name] = fault
-						}
-					}
+				for _, name := range hostNames(*names) {
+					fo.Faults[name] = fault
 				}
 			}
 			fleet, err := demo.Start(fo)
@@ -101,10 +117,28 @@ Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)`
 	cmd.Flags().StringSliceVar(faults[demo.FaultFlaky], "flaky", nil, "hosts whose verify fails twice, then recovers within retries")
 	cmd.Flags().StringSliceVar(faults[demo.FaultHang], "hang", nil, "hosts whose deploy hangs")
 	cmd.Flags().StringSliceVar(faults[demo.FaultDrop], "drop", nil, "hosts whose connection drops mid-deploy")
+	cmd.Flags().StringSliceVar(&down, "down", nil, "hosts whose SSH server is not started: preflight finds them unreachable (e.g. fleet-03)")
+	cmd.Flags().StringSliceVar(&drift, "drift", nil, "hosts on another OS release: their fingerprint differs (e.g. test-1)")
+	cmd.Flags().StringSliceVar(&odd, "odd", nil, "hosts whose deploy prints another front-proxy version, so their output groups apart (e.g. fleet-03,fleet-11)")
 	return cmd
 }
 
-// versionsLine tells where every virtual host ended up.
+// hostNames is the host names given to a repeatable flag, blanks dropped.
+func hostNames(given []string) []string {
+	var out []string
+	for _, n := range given {
+		for _, name := range strings.Split(n, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// versionsLine tells where every virtual host ended up, one line per
+// version, most hosts first; beside others, the biggest group is "every
+// other host", so the lines fit a terminal.
 func versionsLine(f *demo.Fleet) string {
 	count := map[string][]string{}
 	var order []string
@@ -118,9 +152,14 @@ func versionsLine(f *demo.Fleet) string {
 		}
 		count[v] = append(count[v], h.Name)
 	}
-	var parts []string
-	for _, v := range order {
-		parts = append(parts, fmt.Sprintf("%d on demo-service %s (%s)", len(count[v]), v, strings.Join(inventory.Fold(count[v]), ", ")))
+	slices.SortStableFunc(order, func(a, b string) int { return len(count[b]) - len(count[a]) })
+	var lines []string
+	for i, v := range order {
+		hosts := strings.Join(inventory.Fold(count[v]), ", ")
+		if i == 0 && len(order) > 1 {
+			hosts = "every other host"
+		}
+		lines = append(lines, fmt.Sprintf("%d on demo-service %s (%s)", len(count[v]), v, hosts))
 	}
-	return "demo fleet: " + strings.Join(parts, "; ")
+	return "demo fleet: " + strings.Join(lines, "\n            ")
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rolloutconsole/rollout/engine/demo"
 )
 
 // demoRun runs `rollout demo` with --keep in a fresh directory and returns
@@ -69,8 +71,8 @@ func TestDemoFailStopsAtTheFleetGateAndRollsBack(t *testing.T) {
 		}
 	}
 	for _, h := range demoHosts(dir) {
-		if v := demoVersion(t, dir, h); v != "1.0" {
-			t.Errorf("%s on %s after the rollback, want 1.0", h, v)
+		if v, want := demoVersion(t, dir, h), demo.StartVersion(h); v != want {
+			t.Errorf("%s on %s after the rollback, want %s, the version it started on", h, v, want)
 		}
 	}
 	if strings.Contains(out, "fleet-08 connecting") && strings.Contains(out, "fleet batch 3/3 started") {

@@ -16,9 +16,11 @@ const (
 )
 
 // serviceScript is the demo-service each virtual host runs: deploy writes the
-// version after a host-specific delay, and logs each deploy's start and end to
-// the deploys file (so tests can tell a host applied twice); health answers like an HTTP health
-// check would, broken or flaky where the demo was asked to make it so.
+// version after a host-specific delay, reloads the front proxy (printing its
+// version, as nginx -v does), and logs each deploy's start and end to the
+// deploys file (so tests can tell a host applied twice); health answers like
+// an HTTP health check would, broken or flaky where the demo was asked to make
+// it so; version prints the version running, for the change's capture.
 const serviceScript = `#!/bin/sh
 # demo-service: the small "service" rollout demo upgrades on every host.
 cd "$(dirname "$0")" || exit 1
@@ -41,6 +43,10 @@ deploy)
   echo "$v" > version
   echo "done $v" >> deploys
   echo "restarted demo-service $v"
+  echo "reloaded the front proxy: $(cat proxy)"
+  ;;
+version)
+  cat version
   ;;
 health)
   v=$(cat version)
@@ -64,23 +70,70 @@ health)
   echo "GET /healthz: 200 OK (demo-service $v)"
   ;;
 *)
-  echo "usage: ./service deploy VERSION | health [VERSION]" >&2
+  echo "usage: ./service deploy VERSION | health [VERSION] | version" >&2
   exit 2
   ;;
 esac
 `
 
-// setup writes the host's sandbox: the service at the old version, its
-// delays, and its fault.
+// The OS releases a demo host runs: the fleet's, and a drifted host's.
+const (
+	osRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+`
+	driftedOSRelease = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
+NAME="Debian GNU/Linux"
+VERSION_ID="13"
+VERSION="13 (trixie)"
+VERSION_CODENAME=trixie
+ID=debian
+`
+)
+
+// serviceConf is demo-service's configuration, the same on every host: the
+// change fingerprints its checksum.
+const serviceConf = `# demo-service configuration
+listen = 127.0.0.1:8080
+workers = 4
+upstream = pool-a
+`
+
+// The front proxy's version, as its deploy prints it; an --odd host has
+// another.
+const (
+	proxyVersion    = "nginx version: nginx/1.24.0"
+	oddProxyVersion = "nginx version: nginx/1.22.1"
+)
+
+// setup writes the host's sandbox: the service at the host's starting
+// version, its configuration, OS release and front proxy, its delays, and
+// its fault.
 func (h *Host) setup() error {
 	if err := os.MkdirAll(h.Sandbox, 0o700); err != nil {
 		return fmt.Errorf("create sandbox for %s: %w", h.Name, err)
 	}
+	version := h.Version
+	if version == "" {
+		version = OldVersion
+	}
 	files := map[string]string{
 		"service":       serviceScript,
-		"version":       OldVersion + "\n",
+		"version":       version + "\n",
+		"service.conf":  serviceConf,
+		"os-release":    osRelease,
+		"proxy":         proxyVersion + "\n",
 		"latency":       seconds(h.scale(h.Latency)),
 		"check-latency": seconds(h.scale(h.Latency / 4)),
+	}
+	if h.Drift {
+		files["os-release"] = driftedOSRelease
+	}
+	if h.Odd {
+		files["proxy"] = oddProxyVersion + "\n"
 	}
 	switch h.Fault {
 	case FaultFail:
@@ -139,20 +192,37 @@ func (f *Fleet) writeInventory() error {
 	return nil
 }
 
-// writeChange writes the demo change: deploy the new version, check health,
-// deploy the old version to roll back, move the "active" marker to swap.
+// writeChange writes the demo change: check every host before anything
+// changes (preflight, fingerprint, the remote lock), keep each host's
+// version before its deploy (capture), deploy the new version, check health,
+// redeploy the kept version to roll back, move the "active" marker to swap.
 func (f *Fleet) writeChange(speed float64) error {
 	d := func(x time.Duration) string { return time.Duration(float64(x) / speed).String() }
-	change := fmt.Sprintf(`# The demo change: upgrade demo-service from %[1]s to %[2]s on every host.
+	change := fmt.Sprintf(`# The demo change: upgrade demo-service from %[1]s (most hosts) to %[2]s on every host.
 name: demo-service %[2]s
+# Before anything changes, every host is reached, checked and described.
+preflight:
+  - name: demo-service installed
+    run: test -x ./service && ./service version > /dev/null
+  - name: the disk takes writes
+    run: echo probe > .preflight-probe && rm .preflight-probe
+fingerprint:                  # test hosts beside production: drift shows here
+  os: . ./os-release && echo "$ID $VERSION_ID"
+  service: cksum < service.conf | cut -d ' ' -f 1
+lock:                         # taken on every host: a second console is refused
+  path: .rollout/locks/{{.Service}}
+# Kept on each host just before its deploy, for that host's rollback.
+capture:
+  version: ./service version
 apply: ./service deploy %[2]s
 verify:
-  run: ./service health %[2]s
-  retries: 3
-  interval: %[3]s
-rollback:
-  run: ./service deploy %[1]s
-  verify: ./service health %[1]s
+  - name: healthz on %[2]s
+    run: ./service health %[2]s
+    retries: 3
+    interval: %[3]s
+rollback:                     # each host back to the version it had
+  run: ./service deploy {{.Captured.version}}
+  verify: ./service health {{.Captured.version}}
 swap:
   run: echo {{.Promote}} > active-primary && echo traffic now on {{.Promote}}, {{.Demote}} is standby
   verify: grep -q {{.Promote}} active-primary

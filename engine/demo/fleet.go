@@ -14,8 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +43,15 @@ type Options struct {
 	Fleet int
 	// Faults by host name.
 	Faults map[string]Fault
+	// Down names hosts whose SSH server is never started: their port
+	// refuses connections, so preflight finds them unreachable.
+	Down []string
+	// Drift names hosts whose operating system differs from the others'
+	// (another os-release), so the fingerprint shows drift.
+	Drift []string
+	// Odd names hosts whose deploy prints another front proxy version than
+	// the others, so grouping output by host picks them out.
+	Odd []string
 	// Speed scales every delay: 2 is twice as fast; 0 means 1.
 	Speed float64
 	// Dir is where the fleet lives; a new temp dir when empty.
@@ -53,6 +65,14 @@ type Host struct {
 	Port    int
 	Sandbox string
 	Fault   Fault
+	// Down: no server listens on Port.
+	Down bool
+	// Drift: the host runs another OS release than the rest of the fleet.
+	Drift bool
+	// Odd: the host's front proxy is another version, and its deploy says so.
+	Odd bool
+	// Version is the demo-service version the host starts on.
+	Version string
 	Latency time.Duration
 	speed   float64
 }
@@ -107,7 +127,9 @@ func Start(opts Options) (*Fleet, error) {
 	for _, r := range roles {
 		known[r.name] = true
 	}
-	for name := range opts.Faults {
+	named := slices.Collect(maps.Keys(opts.Faults))
+	named = append(append(append(named, opts.Down...), opts.Drift...), opts.Odd...)
+	for _, name := range named {
 		if !known[name] {
 			return nil, fmt.Errorf("no demo host %q (hosts: test-1, test-2, standby, primary, canary-1, canary-2, fleet-01 … fleet-%02d)", name, opts.Fleet)
 		}
@@ -119,7 +141,9 @@ func Start(opts Options) (*Fleet, error) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
 	var kh strings.Builder
 	for _, r := range roles {
-		h := &Host{Name: r.name, Role: r.role, Sandbox: filepath.Join(dir, "hosts", r.name), Fault: opts.Faults[r.name], speed: opts.Speed}
+		h := &Host{Name: r.name, Role: r.role, Sandbox: filepath.Join(dir, "hosts", r.name), Fault: opts.Faults[r.name], speed: opts.Speed,
+			Down: slices.Contains(opts.Down, r.name), Drift: slices.Contains(opts.Drift, r.name), Odd: slices.Contains(opts.Odd, r.name),
+			Version: StartVersion(r.name)}
 		h.Latency = latencyFor(r.name)
 		if err := h.setup(); err != nil {
 			f.Close()
@@ -135,12 +159,21 @@ func Start(opts Options) (*Fleet, error) {
 			f.Close()
 			return nil, fmt.Errorf("host key: %w", err)
 		}
-		srv, err := newServer(h, signer, clientPub, env)
-		if err != nil {
-			f.Close()
-			return nil, err
+		if h.Down {
+			// Its key is in known_hosts all the same: the host is known,
+			// only not answering.
+			if h.Port, err = closedPort(); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("port for %s: %w", h.Name, err)
+			}
+		} else {
+			srv, err := newServer(h, signer, clientPub, env)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			f.servers = append(f.servers, srv)
 		}
-		f.servers = append(f.servers, srv)
 		f.Hosts = append(f.Hosts, h)
 		line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 		fmt.Fprintf(&kh, "[127.0.0.1]:%d %s\n", h.Port, line)
@@ -159,6 +192,32 @@ func Start(opts Options) (*Fleet, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// startVersions are the hosts that do not start on OldVersion: a fleet is
+// seldom uniform, and a rollback must return each host to the version it
+// had ({{.Captured.version}}), not to one version for all.
+var startVersions = map[string]string{"canary-1": "0.9.7", "fleet-05": "1.0.1"}
+
+// StartVersion is the demo-service version the named host starts on:
+// OldVersion for all but a couple.
+func StartVersion(name string) string {
+	if v, ok := startVersions[name]; ok {
+		return v
+	}
+	return OldVersion
+}
+
+// closedPort returns a loopback port nothing listens on: a down host's.
+// It was free a moment ago; another process taking it in between is
+// possible but unlikely, and would only make the host answer differently.
+func closedPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }
 
 // latencyFor gives each host a stable, varied base latency (300 ms to 1.5 s)
