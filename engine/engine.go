@@ -50,6 +50,9 @@ type Options struct {
 	// PreflightParallel bounds preflight's connections at once;
 	// DefaultPreflightParallel when zero.
 	PreflightParallel int
+	// InventoryArgs are recorded in the journal's header for resume: the
+	// options the inventory was read with beyond its file.
+	InventoryArgs []string
 	// Hooks runs the change's on: commands (locally, with sh -c) when a
 	// gate opens, a phase fails and the rollout ends.
 	Hooks bool
@@ -133,7 +136,8 @@ func New(plan *Plan, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	h := Header{ID: e.opts.ID, Change: plan.Change.Name, Digest: plan.Change.Digest, Service: plan.Service,
-		Inventory: plan.InventoryFile, ChangeFile: plan.Change.File, Created: e.opts.Now(), User: e.opts.User}
+		Inventory: plan.InventoryFile, ChangeFile: plan.Change.File, Created: e.opts.Now(), User: e.opts.User,
+		InventoryArgs: opts.InventoryArgs}
 	h.Machine, _ = os.Hostname()
 	j, err := CreateJournal(e.opts.StateDir, h)
 	if err != nil {

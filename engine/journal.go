@@ -29,6 +29,9 @@ type Header struct {
 	Created    time.Time `json:"created"`
 	User       string    `json:"user"`
 	Machine    string    `json:"machine,omitempty"`
+	// InventoryArgs are the options the inventory was read with beyond its
+	// file (--group, --from-ssh-config), so a resume builds the same plan.
+	InventoryArgs []string `json:"inventory_args,omitempty"`
 }
 
 // Journal is an append-only JSON-lines file, one event a line, written by one

@@ -62,7 +62,9 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer lock.Release()
-			eng, err := engine.New(p, engineOptions(cf, id, l.inv, l.ch.Secrets()))
+			opts := engineOptions(cf, id, l.inv, l.ch.Secrets())
+			opts.InventoryArgs = in.inventoryArgs()
+			eng, err := engine.New(p, opts)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -218,6 +220,7 @@ func newResumeCmd(rollback bool) *cobra.Command {
 			}
 			h := je.replay.Header
 			in := inputFlags{inventory: h.Inventory, change: h.ChangeFile, service: h.Service, sshConfig: sshConfig}
+			in.setInventoryArgs(h.InventoryArgs)
 			l, errs := in.load()
 			if errs != nil {
 				return inputError(errs)
