@@ -376,3 +376,33 @@ func TestPreflightDriftIsNeverAnsweredByYes(t *testing.T) {
 		}
 	}
 }
+
+// The local example's hosts are directories of one machine, so they share
+// one lock directory, as hosts sharing an NFS home do. The lock is taken
+// on all of them, and released from all of them at the end: the releases
+// run at once, and none may fail or leave anything behind.
+func TestLockReleaseOfASharedDirectory(t *testing.T) {
+	t.Skip("engine bug, to be fixed in engine/remotelock.go: concurrent releases of one shared lock directory race " +
+		"(rmdir fails after another release removed it, the info moved aside cannot be put back and is left as " +
+		".rollout/locks/web.info.PID); remove this skip with the fix")
+	b := newLocalBed(t)
+	out, errOut, code := b.run("", "run", "--plain", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	rel := eventsOf[engine.LockChanged](journalIn(t, out))
+	if len(rel) != 2 || !rel[0].Taken || rel[0].Hosts != len(localHosts) || rel[1].Taken || rel[1].Hosts != len(localHosts) || len(rel[1].Failures) != 0 {
+		t.Errorf("lock events %+v, want it taken on and released from all %d hosts", rel, len(localHosts))
+	}
+	locks := filepath.Join(b.dir, ".rollout", "locks")
+	if entries, err := os.ReadDir(locks); err != nil || len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left in %s: %v (%v)", locks, names, err)
+	}
+	if strings.Contains(out, "not released") {
+		t.Errorf("the console reports locks not released:\n%s", out)
+	}
+}
