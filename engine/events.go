@@ -240,6 +240,9 @@ type GateReached struct {
 	Preflight *PreflightReport `json:"preflight,omitempty"`
 	// Emergency is true when finish-now or a fast rollback is possible here.
 	Emergency bool `json:"emergency,omitempty"`
+	// ResizeMax is the largest size the next batch may be given (Resize):
+	// every fleet host not done or excluded.
+	ResizeMax int `json:"resize_max,omitempty"`
 }
 
 // CheckTally is how one verify check fared over a step's hosts. A host that
@@ -279,8 +282,11 @@ type FingerprintRow struct {
 	Test       []ValueGroup `json:"test"`
 	Production []ValueGroup `json:"production"`
 	// Differs is true when some test host has a value no production host
-	// has, or production itself is not uniform.
+	// has: drift, which the engineer must acknowledge.
 	Differs bool `json:"differs,omitempty"`
+	// Mixed is true when production itself is not uniform: worth a look,
+	// not drift of the test hosts.
+	Mixed bool `json:"mixed,omitempty"`
 }
 
 // ValueGroup is hosts that gave the same value, most common first.

@@ -265,17 +265,18 @@ func (r *PreflightReport) clean() bool {
 // rollout, each with its reason journaled: what proceeding at the preflight
 // gate means.
 func (e *Engine) excludePreflightFailures() error {
-	var out []HostExcluded
+	var hosts, reasons []string
 	e.read(func(st *State) {
 		for _, h := range st.Order {
 			hs := st.Hosts[h]
 			if hs.Preflight != "" && hs.Preflight != "ok" && hs.State != StateSkipped {
-				out = append(out, HostExcluded{Host: h, User: e.opts.User, Reason: "preflight: " + hs.Preflight + ": " + hs.PreflightError})
+				hosts = append(hosts, h)
+				reasons = append(reasons, "preflight: "+hs.Preflight+": "+hs.PreflightError)
 			}
 		}
 	})
-	for _, x := range out {
-		if err := e.record(x); err != nil {
+	for i, h := range hosts {
+		if err := e.exclude(h, reasons[i]); err != nil {
 			return err
 		}
 	}
@@ -305,15 +306,13 @@ func fingerprintRows(st *State, names []change.Named) []FingerprintRow {
 				prod[v] = append(prod[v], h)
 			}
 		}
-		row := FingerprintRow{Name: f.Name, Test: valueGroups(test), Production: valueGroups(prod)}
-		if len(test) > 0 && len(prod) > 0 {
-			same := len(test) == len(prod)
+		row := FingerprintRow{Name: f.Name, Test: valueGroups(test), Production: valueGroups(prod), Mixed: len(prod) > 1}
+		if len(prod) > 0 {
 			for v := range test {
 				if _, ok := prod[v]; !ok {
-					same = false
+					row.Differs = true
 				}
 			}
-			row.Differs = !same
 		}
 		rows = append(rows, row)
 	}
@@ -366,6 +365,15 @@ func (e *Engine) releaseLocks(ctx context.Context) {
 				cancel()
 				if err == nil {
 					err = ReleaseLock(ctx, conn, path, e.opts.ID, false)
+					var held *LockHeldError
+					if errors.As(err, &held) && held.Holder.ID == "" {
+						// Hosts sharing one lock directory (local hosts, an
+						// NFS home) race: another release moved the info
+						// away before its rmdir. Free now is released.
+						if h, rerr := ReadLock(ctx, conn, path); rerr == nil && h == nil {
+							err = nil
+						}
+					}
 					conn.Close()
 				}
 			}

@@ -209,6 +209,9 @@ func (e *Engine) walk(ctx context.Context) (Outcome, string) {
 		}
 		kind = GatePhase
 		for {
+			if i+1 < len(steps) {
+				e.dialNextStep(&steps[i+1])
+			}
 			res := e.runStep(ctx, s, todo)
 			switch res.stop {
 			case stopAbort:
@@ -268,6 +271,7 @@ func (e *Engine) stepGate(kind GateKind, s, prev *step, todo []string, resumed b
 	}
 	if s.phase == PhaseFleet && len(todo) > 0 {
 		g.Options = append(g.Options, Resize)
+		g.ResizeMax = e.fleetLeft()
 	}
 	e.offerEmergency(&g)
 	if e.finishNow && g.Kind != GateFailed {
@@ -321,7 +325,7 @@ func (e *Engine) failedGate(ctx context.Context, s *step) (Outcome, string, bool
 func (e *Engine) act(ctx context.Context, s *step, a Answer) (again bool, o Outcome, msg string, done bool) {
 	switch a.Decision {
 	case Exclude:
-		if err := e.record(HostExcluded{Host: a.Host, User: e.opts.User, Reason: a.Reason}); err != nil {
+		if err := e.exclude(a.Host, a.Reason); err != nil {
 			return false, OutcomeInterrupted, err.Error(), true
 		}
 		return true, "", "", false
@@ -348,6 +352,13 @@ func (e *Engine) act(ctx context.Context, s *step, a Answer) (again bool, o Outc
 		}
 	}
 	return false, "", "", false
+}
+
+// exclude takes a host out of the rollout: the exclusion with its reason
+// (for the audit), and the host's new state, as any state change is told.
+func (e *Engine) exclude(host, reason string) error {
+	return e.record(HostExcluded{Host: host, User: e.opts.User, Reason: reason},
+		HostChanged{Host: host, Phase: e.phaseOf(host), State: StateSkipped, Error: "excluded: " + reason, Kind: "excluded"})
 }
 
 // startFinishNow records the emergency path and takes it: no more soak, no
@@ -706,6 +717,22 @@ func orNone(s HostState) string {
 		return "not started"
 	}
 	return string(s)
+}
+
+// dialNextStep, when the gate after this step will answer itself (--yes,
+// finish-now), opens the connections of the next step's first hosts while
+// this step runs, so that step starts without waiting on handshakes. It
+// only connects, as preflight does: nothing runs and nothing is journaled
+// until a host's turn. A turn that never comes (a failure, an abort) has its
+// connection closed at the end.
+func (e *Engine) dialNextStep(next *step) {
+	if !e.opts.AutoConfirm && !e.finishNow {
+		return
+	}
+	todo, _ := e.todo(next)
+	for _, h := range todo[:min(len(todo), max(1, next.plan.Parallel))] {
+		e.predial(h)
+	}
 }
 
 // runStep runs one step's remaining hosts.

@@ -212,7 +212,7 @@ func TestPlainAbortAtGateThenResumeByID(t *testing.T) {
 		}
 	}
 	show, _, _ := b.run("", "show", id)
-	for _, want := range []string{"outcome: succeeded", "web-04", "gate 1  proceed", "abort"} {
+	for _, want := range []string{"outcome: succeeded", "web-04", "proceed at the preflight gate before test by", "abort"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("show lacks %q\n%s", want, show)
 		}

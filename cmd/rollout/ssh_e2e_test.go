@@ -254,7 +254,7 @@ func TestSSHRolloutOverAliases(t *testing.T) {
 // record it; nothing runs and known_hosts is not created.
 func TestSSHUnknownHostKeyRefused(t *testing.T) {
 	b := newSSHBed(t, sshInventory, sshChange(sshApply))
-	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--no-preflight")
 	sshContains(t, out, "t-1 failed", "unknown host key for t-1 (127.0.0.1:"+strconv.Itoa(b.srv.Port)+")",
 		ssh.FingerprintSHA256(b.srv.HostKeyPub), "--accept-new-host-keys", "test FAILED", "rollout FAILED")
 	sshWantState(t, sshStates(t, out), engine.StateFailed, "host key", "t-1", "t-2")
@@ -280,7 +280,7 @@ func TestSSHChangedHostKeyRefused(t *testing.T) {
 	if err := os.WriteFile(b.kh, []byte(stale), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--accept-new-host-keys")
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--accept-new-host-keys", "--no-preflight")
 	sshContains(t, out, "MISMATCH", b.kh+":", ssh.FingerprintSHA256(b.srv.HostKeyPub), "rollout FAILED")
 	sshWantState(t, sshStates(t, out), engine.StateFailed, "host key", "t-1", "t-2")
 	b.untouched(sshHosts...)
@@ -329,7 +329,7 @@ func TestSSHAuthFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--no-preflight")
 	sshContains(t, out, "t-1 failed", "auth t-1 (", fp, "rollout FAILED")
 	sshWantState(t, sshStates(t, out), engine.StateFailed, "auth", "t-1", "t-2")
 	b.untouched(sshHosts...)
@@ -344,7 +344,7 @@ func TestSSHUnreachable(t *testing.T) {
 	}
 	b := newSSHBed(t, strings.Replace(sshInventory, "{{PORT}}", strconv.Itoa(port), 1), sshChange(sshApply))
 	start := time.Now()
-	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--no-preflight")
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the rollout took %s to fail on a closed port", took)
 	}
@@ -446,7 +446,7 @@ func TestSSHJumpHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	setBastion(down)
-	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes", "--no-preflight")
 	sshContains(t, out, "t-1 failed", "jump dial bastion (127.0.0.1:"+strconv.Itoa(down)+"): connection refused")
 	sshWantState(t, sshStates(t, out), engine.StateFailed, "unreachable", "t-1", "t-2")
 	b.untouched(sshHosts...)
@@ -556,7 +556,38 @@ func TestSSHAgentAuth(t *testing.T) {
 			}
 		}
 	}
-	if logins != len(sshHosts) {
-		t.Errorf("%d logins, want one per host (%d):\n%s", logins, len(sshHosts), b.srv.Log())
+	// One login per host for the whole rollout (preflight's connection is
+	// kept for the host's turn), and one more at the end to release the
+	// remote lock.
+	if logins != 2*len(sshHosts) {
+		t.Errorf("%d logins, want two per host (%d):\n%s", logins, 2*len(sshHosts), b.srv.Log())
+	}
+}
+
+// With preflight (the default), unreachable hosts and unknown host keys are
+// found before anything runs: the first gate names each host with its
+// error, proceeding is not offered since no test host can be reached, and
+// answering abort ends the rollout with every host untouched.
+func TestSSHPreflightFindsUnknownHostKeys(t *testing.T) {
+	b := newSSHBed(t, sshInventory, sshChange(sshApply))
+	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
+	sshContains(t, out, "preflight unreachable", "unknown host key for t-1 (127.0.0.1:"+strconv.Itoa(b.srv.Port)+")",
+		ssh.FingerprintSHA256(b.srv.HostKeyPub), "--accept-new-host-keys", "no test host passed preflight")
+	rp, err := engine.ReadJournal(between(out, "journal: ", "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := engine.Fold(rp.Records)
+	for _, h := range sshHosts {
+		if hs := st.Hosts[h]; hs == nil || hs.Preflight != "unreachable" || !strings.Contains(hs.PreflightError, "unknown host key") {
+			t.Errorf("%s: %+v", h, hs)
+		}
+	}
+	if st.Outcome != engine.OutcomeAborted {
+		t.Errorf("outcome %s", st.Outcome)
+	}
+	b.untouched(sshHosts...)
+	if _, err := os.Stat(b.kh); !os.IsNotExist(err) {
+		t.Errorf("known_hosts was written without --accept-new-host-keys")
 	}
 }

@@ -146,7 +146,7 @@ func TestConsoleInTmuxWholeRollout(t *testing.T) {
 	b := newLocalBed(t)
 	slowFleet(t, b)
 	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
-	s := tt.waitFor("Gate 1 · ready to start", "8 hosts · nothing changed yet", "y start")
+	s := tt.waitFor("Gate 1 · preflight done", "8 hosts · nothing changed yet", "y proceed")
 	for _, want := range []string{"test ○ → standby ○ → swap ○ → canary ○ → fleet ○", "fleet    web-[01:04] (4 hosts in 2 batches: 1, 3)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the first gate lacks %q:\n%s", want, s)
@@ -200,7 +200,7 @@ func TestConsoleInTmuxRollbackFromTheCanaryGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
-	tt.waitFor("Gate 1 · ready to start")
+	tt.waitFor("Gate 1 · preflight done")
 	tt.answer("y", "Gate 2 · test passed")
 	tt.answer("y", "Gate 3 · standby passed")
 	tt.answer("y", "Gate 4 · swap passed")
@@ -246,7 +246,7 @@ func TestConsoleInTmuxRollbackFromTheCanaryGate(t *testing.T) {
 func TestConsoleInTmuxDetachThenResume(t *testing.T) {
 	b := newLocalBed(t)
 	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
-	tt.waitFor("Gate 1 · ready to start")
+	tt.waitFor("Gate 1 · preflight done")
 	tt.answer("y", "Gate 2 · test passed")
 	tt.send("q")
 	tt.waitFor("Leave the console?", "d detach", "rollout resume ")
@@ -283,7 +283,7 @@ func TestConsoleInTmuxDetachThenResume(t *testing.T) {
 func TestConsoleInTmuxSigtermRestoresTheTerminal(t *testing.T) {
 	b := newLocalBed(t)
 	tt := startTmux(t, b.dir, 100, 30, "run", "--state-dir", b.state)
-	tt.waitFor("Gate 1 · ready to start")
+	tt.waitFor("Gate 1 · preflight done")
 	tt.answer("y", "Gate 2 · test passed")
 	data, err := os.ReadFile(filepath.Join(b.state, "locks", "web.lock"))
 	if err != nil {
