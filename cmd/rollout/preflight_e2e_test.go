@@ -406,3 +406,73 @@ func TestLockReleaseOfASharedDirectory(t *testing.T) {
 		t.Errorf("the console reports locks not released:\n%s", out)
 	}
 }
+
+// --yes answers only the gates the engine answers itself: a preflight gate
+// with an unreachable host is not one (proceeding excludes the host, a
+// decision --yes never takes), so the console must ask, and a script's
+// answer given ahead must answer it.
+func TestYesAsksAtAPreflightGateWithAnUnreachableHost(t *testing.T) {
+	t.Skip("plain console bug, to be fixed in tui/plain/gate.go: with --yes it neither prompts nor takes the script's queued " +
+		"answer at a preflight gate the engine does not answer itself (it looks at Drift only, not at unreachable, failing or " +
+		"locked hosts), and at the end of input it does not abort: the rollout waits forever; remove this skip with the fix")
+	out, code, dir := demoRun(t, "y\n", "--yes", "--hosts", "4", "--down", "fleet-03")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	recs := journalIn(t, out)
+	if _, answers := gateNumbered(t, recs, 1); len(answers) != 1 || answers[0].Auto || answers[0].Decision != engine.Proceed {
+		t.Errorf("gate 1 answered %+v, want proceed by the script, not --yes", answers)
+	}
+	if x := eventsOf[engine.HostExcluded](recs); len(x) != 1 || x[0].Host != "fleet-03" {
+		t.Errorf("exclusions %+v, want fleet-03", x)
+	}
+	if demoFile(dir, "fleet-03", "deploys") != "" {
+		t.Errorf("fleet-03 was touched")
+	}
+}
+
+// A script that writes its answers as the rollout goes may write several
+// at once while a gate is open: the first answers it, the others are kept
+// for the gates that follow, as answers given before their gate are.
+func TestScriptedAnswersGivenAtAnOpenGateAreKept(t *testing.T) {
+	t.Skip("plain console bug, to be fixed in tui/plain/plain.go (command): from a script, a line read after the open gate " +
+		"was answered but before the engine's GateAnswered arrives is dropped (\"answered already\"), not kept for the next " +
+		"gate (about one run in two: the console's select takes the line before the record); the rollout then waits at a " +
+		"later gate for an answer the script gave; remove this skip with the fix")
+	b := newLocalBed(t)
+	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", b.state)
+	cmd.Dir = b.dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	defer func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	waitOutput(t, &out, "== gate 1")
+	// The local example's six gates, answered in one write.
+	if _, err := io.WriteString(stdin, strings.Repeat("y\n", 6)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the rollout did not finish on the script's answers:\n%s", out.String())
+	}
+	stdin.Close()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+}
