@@ -206,6 +206,9 @@ func acquireCommand(p string, info RemoteLockInfo) string {
 // taker's leftover temporary one) and the then empty directory: rmdir
 // refuses a directory with anything else in it, and the info file, moved
 // aside first, is put back, so a failed release leaves the lock as it was.
+// Hosts that share one lock directory (local hosts, aliases of one machine,
+// an NFS home) release it at once: a directory another release removed
+// meanwhile is released, not a failure.
 func releaseCommand(p, id string, force bool) string {
 	cond := `[ -n "$i" ] && [ "$i" = ` + shell.Quote(id) + ` ]`
 	if force {
@@ -216,8 +219,9 @@ func releaseCommand(p, id string, force bool) string {
 		`[ -d "$L" ] || notdir; ` +
 		`i=$(sed -n 's/^id=//p' "$L/info" 2>/dev/null | head -n 1); ` +
 		`if ` + cond + `; then echo ` + markReleased + `; show; ` +
-		`if [ -f "$L/info" ]; then mv -f "$L/info" "$L.info.$$" || exit 1; fi; rm -f "$L"/info.*; ` +
-		`if rmdir "$L"; then rm -f "$L.info.$$"; else [ -f "$L.info.$$" ] && mv -f "$L.info.$$" "$L/info"; exit 1; fi; ` +
+		`if [ -f "$L/info" ]; then mv -f "$L/info" "$L.info.$$" 2>/dev/null || [ ! -e "$L/info" ] || exit 1; fi; rm -f "$L"/info.*; ` +
+		`if rmdir "$L" 2>/dev/null || [ ! -e "$L" ]; then rm -f "$L.info.$$"; ` +
+		`else rmdir "$L"; [ -f "$L.info.$$" ] && mv -f "$L.info.$$" "$L/info"; exit 1; fi; ` +
 		`else echo ` + markHeld + `; show; fi`
 }
 

@@ -382,9 +382,6 @@ func TestPreflightDriftIsNeverAnsweredByYes(t *testing.T) {
 // on all of them, and released from all of them at the end: the releases
 // run at once, and none may fail or leave anything behind.
 func TestLockReleaseOfASharedDirectory(t *testing.T) {
-	t.Skip("engine bug, to be fixed in engine/remotelock.go: concurrent releases of one shared lock directory race " +
-		"(rmdir fails after another release removed it, the info moved aside cannot be put back and is left as " +
-		".rollout/locks/web.info.PID); remove this skip with the fix")
 	b := newLocalBed(t)
 	out, errOut, code := b.run("", "run", "--plain", "--yes")
 	if code != 0 {
