@@ -26,10 +26,16 @@
 # client that opens more than 10 at once — and MaxSessions is left at 10.
 #
 # Tools (PEERS selects; default all, "n/a" when not installed):
-#   rollout        one whole rollout: `rollout run --plain --yes`, test phase
-#                  (host-001), then the fleet (the rest) in one batch at
-#                  parallel = concurrency; apply = the command, verify =
-#                  `true`: two commands per host, journal on (fsync'd)
+#   rollout        one whole rollout: `rollout run --plain --yes
+#                  --no-preflight`, `lock: false`, test phase (host-001),
+#                  then the fleet (the rest) in one batch at parallel =
+#                  concurrency; apply = the command, verify = `true`: two
+#                  commands per host, journal on (fsync'd). The same work as
+#                  a peer's fan-out, plus verify and the journal.
+#   rollout-guarded  the same with rollout's defaults on: preflight (every
+#                  host reached and locked before the test phase) and the
+#                  remote lock released at the end — one more command and
+#                  one more connection per host, which no peer does
 #   pssh           parallel-ssh -i -p P
 #   pdsh           pdsh -R ssh -f P
 #   clush          clush -f P
@@ -64,7 +70,7 @@ export LC_ALL=C.UTF-8
 ROUNDS=${ROUNDS:-3}
 LARGE_ROUNDS=${LARGE_ROUNDS:-$ROUNDS}
 WORKLOADS=${WORKLOADS:-all}
-ALL_PEERS="rollout pssh pdsh clush xargs xargs-c25519 xargs-p256 ansible-raw ansible-cmd"
+ALL_PEERS="rollout rollout-guarded pssh pdsh clush xargs xargs-c25519 xargs-p256 ansible-raw ansible-cmd"
 PEERS=${PEERS:-$ALL_PEERS}
 SSHD=${SSHD:-/usr/sbin/sshd}
 BUSER=${BUSER:-rolloutbench}
@@ -191,7 +197,7 @@ mkdir -p "$tmp/ansible/tmp" "$tmp/ansible/cp"
 
 have() {
   case $1 in
-    rollout) [ -x "$ROLLOUT_BIN" ] ;;
+    rollout|rollout-guarded) [ -x "$ROLLOUT_BIN" ] ;;
     pssh) command -v parallel-ssh >/dev/null || command -v pssh >/dev/null ;;
     pdsh) command -v pdsh >/dev/null ;;
     clush) command -v clush >/dev/null ;;
@@ -235,6 +241,7 @@ verify: "true"
 rollback: "true"
 fleet: { batches: [100%], parallel: $p, max_failures: 0 }
 EOF
+  { cat "$d/change.yaml"; echo "lock: false"; } >"$d/change-nolock.yaml"
 }
 
 # run_tool TOOL N P CMD: runs it once, writing the output to $tmp/out.
@@ -242,6 +249,10 @@ run_tool() {
   local tool=$1 n=$2 p=$3 cmd=$4 d=$tmp/w
   case $tool in
     rollout)
+      rm -rf "$d/state"
+      "$ROLLOUT_BIN" run --plain --yes --no-preflight -i "$d/inventory.yaml" -c "$d/change-nolock.yaml" \
+        --state-dir "$d/state" --ssh-config "" </dev/null ;;
+    rollout-guarded)
       rm -rf "$d/state"
       "$ROLLOUT_BIN" run --plain --yes -i "$d/inventory.yaml" -c "$d/change.yaml" \
         --state-dir "$d/state" --ssh-config "" </dev/null ;;
@@ -267,7 +278,7 @@ run_tool() {
 # ok lines each tool prints for a host that printed "ok".
 count_ok() {
   case $1 in
-    rollout) grep -cE ' \| ok$' "$tmp/out" || true ;;
+    rollout|rollout-guarded) grep -cE ' \| ok$' "$tmp/out" || true ;;
     pdsh | clush) grep -cE '^host-[0-9]+: ok$' "$tmp/out" || true ;;
     *) grep -cE $'^ok\r?$' "$tmp/out" || true ;;  # ansible's raw runs with a tty: CRLF
   esac
@@ -472,7 +483,7 @@ for w in work:
         print('rollout fleet phase (%d hosts, from the journal): %.2f s; ideal %.2f s, sshd floor %.2f s (its sshd CPU × %d/%d ÷ %d cores); %.2f× max(ideal, floor)' % (
             fleet_hosts, ro['fleet'], ideal, floor, fleet_hosts, n, cores, ro['fleet'] / bound if bound else float('nan')))
     print()
-print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree. rest of machine CPU: what other processes used meanwhile, this script's RSS sampler included (a few hundredths of a second per second of run); much more means the run was disturbed.)')
+print('(× rollout: the tool\'s figure divided by rollout\'s; above 1 means rollout is faster / cheaper. client CPU: user+sys of the tool and all it waited for. peak RSS: whole process tree. rest of machine CPU: what other processes used meanwhile, this script\'s RSS sampler included (a few hundredths of a second per second of run); much more means the run was disturbed.)')
 EOF
 if [ "$fail" != 0 ]; then
   echo "peers: some runs did not reach every host (see above)" >&2
