@@ -8,6 +8,7 @@ import (
 
 	"github.com/rolloutconsole/rollout/inventory"
 	"github.com/rolloutconsole/rollout/inventory/diag"
+	"github.com/rolloutconsole/rollout/inventory/internal/yamlx"
 )
 
 // Options tune how an Ansible inventory becomes a rollout inventory.
@@ -326,12 +327,7 @@ func (b *builder) groupPos(groups []string) diag.Pos {
 
 // groupsHint lists the inventory's groups, the closest to name first.
 func (b *builder) groupsHint(name string) string {
-	best, bestD := "", 3
-	for _, g := range b.src.GroupNames {
-		if d := distance(name, g); d < bestD {
-			best, bestD = g, d
-		}
-	}
+	best := yamlx.Closest(name, b.src.GroupNames)
 	names := b.src.GroupNames
 	const most = 30
 	list := strings.Join(names[:min(len(names), most)], ", ")
@@ -350,25 +346,4 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -251,7 +251,7 @@ func (n Node) Fields(what string, known ...string) map[string]Node {
 	for _, kv := range kvs {
 		if !contains(known, kv.Key) {
 			hint := "known keys: " + strings.Join(known, ", ")
-			if s := closest(kv.Key, known); s != "" {
+			if s := Closest(kv.Key, known); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
 			}
 			n.doc.Errs.Add(n.doc.File, kv.KeyPos, hint, "unknown key %q in %s", kv.Key, what)
@@ -396,8 +396,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// closest returns the known key within edit distance 2 of s, if any.
-func closest(s string, known []string) string {
+// Closest returns the known name within edit distance 2 of s, if any: the
+// "did you mean" of every unknown key or name the inventory readers report.
+func Closest(s string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if d := distance(s, k); d < bestD {
