@@ -200,53 +200,11 @@ func (n *Netns) startSSHD(dir string, ks *keySet) (*Server, error) {
 		return nil, err
 	}
 	// As Start's configuration, on NSAddr.
-	cfg := strings.Join([]string{
-		"HostKey " + p("host_ed25519"),
-		"HostKey " + p("host_ecdsa"),
-		"HostKey " + p("host_rsa"),
-		"ListenAddress " + n.NSAddr,
-		"Port " + strconv.Itoa(s.Port),
-		"AuthorizedKeysFile " + p("authorized_keys"),
-		"TrustedUserCAKeys " + p("user_ca.pub"),
-		"PidFile " + p("sshd.pid"),
-		"UsePAM no",
-		"StrictModes no",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"PermitRootLogin prohibit-password",
-		"MaxStartups 100:30:200",
-		"SetEnv SHLVL=1",
-		"LogLevel VERBOSE",
-	}, "\n") + "\n"
-	if err := os.WriteFile(p("sshd_config"), []byte(cfg), 0o600); err != nil {
+	if err := s.writeConfig(n.NSAddr); err != nil {
 		return nil, err
 	}
 	_ = os.MkdirAll("/run/sshd", 0o755) // root only here: sshd's privilege separation directory
-	s.cmd = n.Command(Path, "-D", "-e", "-f", p("sshd_config"))
-	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
-	s.cmd.WaitDelay = 500 * time.Millisecond
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
-	addr := net.JoinHostPort(n.NSAddr, strconv.Itoa(s.Port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("sshd exited: %s", s.Log())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("sshd did not listen on %s within 10s: %s", addr, s.Log())
-		}
-	}
+	return s.run(n.Command(Path, "-D", "-e", "-f", p("sshd_config")), n.NSAddr)
 }
 
 // WaitReachable polls until a TCP connection to addr succeeds (a link

@@ -193,11 +193,24 @@ func start(dir string, ks *keySet) (*Server, error) {
 		return nil, err
 	}
 	s.Port = port
+	if err := s.writeConfig("127.0.0.1"); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		// sshd insists on its privilege separation directory.
+		_ = os.MkdirAll("/run/sshd", 0o755)
+	}
+	return s.run(exec.Command(Path, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), "127.0.0.1")
+}
+
+// writeConfig writes the server's sshd_config, listening on addr.
+func (s *Server) writeConfig(addr string) error {
+	p := func(name string) string { return filepath.Join(s.Dir, name) }
 	cfg := strings.Join([]string{
 		"HostKey " + p("host_ed25519"),
 		"HostKey " + p("host_ecdsa"),
 		"HostKey " + p("host_rsa"),
-		"ListenAddress 127.0.0.1",
+		"ListenAddress " + addr,
 		"Port " + strconv.Itoa(s.Port),
 		"AuthorizedKeysFile " + p("authorized_keys"),
 		"TrustedUserCAKeys " + p("user_ca.pub"),
@@ -216,14 +229,12 @@ func start(dir string, ks *keySet) (*Server, error) {
 		"SetEnv SHLVL=1",
 		"LogLevel VERBOSE",
 	}, "\n") + "\n"
-	if err := os.WriteFile(p("sshd_config"), []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	if os.Geteuid() == 0 {
-		// sshd insists on its privilege separation directory.
-		_ = os.MkdirAll("/run/sshd", 0o755)
-	}
-	s.cmd = exec.Command(Path, "-D", "-e", "-f", p("sshd_config"))
+	return os.WriteFile(p("sshd_config"), []byte(cfg), 0o600)
+}
+
+// run starts sshd as cmd and returns once it listens on addr.
+func (s *Server) run(cmd *exec.Cmd, addr string) (*Server, error) {
+	s.cmd = cmd
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	// Per-connection children inherit the log pipe: once sshd itself has
 	// exited, do not wait for sessions still open to end.
@@ -232,10 +243,10 @@ func start(dir string, ks *keySet) (*Server, error) {
 		return nil, err
 	}
 	go func() { _ = s.cmd.Wait(); close(s.exited) }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	hostPort := net.JoinHostPort(addr, strconv.Itoa(s.Port))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("tcp", hostPort, time.Second)
 		if err == nil {
 			c.Close()
 			return s, nil
@@ -247,7 +258,7 @@ func start(dir string, ks *keySet) (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			s.stop()
-			return nil, fmt.Errorf("sshd did not listen within 10s: %s", s.Log())
+			return nil, fmt.Errorf("sshd did not listen on %s within 10s: %s", hostPort, s.Log())
 		}
 	}
 }
