@@ -184,16 +184,8 @@ func (p *sshProc) exit(t *testing.T) int {
 // state change.
 func sshStates(t *testing.T, out string) map[string]engine.HostChanged {
 	t.Helper()
-	path := between(out, "journal: ", "\n")
-	if path == "" {
-		t.Fatalf("no journal path in:\n%s", out)
-	}
-	rp, err := engine.ReadJournal(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	last := map[string]engine.HostChanged{}
-	for _, r := range rp.Records {
+	for _, r := range journalIn(t, out) {
 		if h, ok := r.Event.(engine.HostChanged); ok {
 			last[h.Host] = h
 		}
@@ -573,11 +565,7 @@ func TestSSHPreflightFindsUnknownHostKeys(t *testing.T) {
 	out := b.runSSH(1, "a\n", "run", "--plain", "--yes")
 	sshContains(t, out, "preflight unreachable", "unknown host key for t-1 (127.0.0.1:"+strconv.Itoa(b.srv.Port)+")",
 		ssh.FingerprintSHA256(b.srv.HostKeyPub), "--accept-new-host-keys", "no test host passed preflight")
-	rp, err := engine.ReadJournal(between(out, "journal: ", "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := engine.Fold(rp.Records)
+	st := engine.Fold(journalIn(t, out))
 	for _, h := range sshHosts {
 		if hs := st.Hosts[h]; hs == nil || hs.Preflight != "unreachable" || !strings.Contains(hs.PreflightError, "unknown host key") {
 			t.Errorf("%s: %+v", h, hs)
