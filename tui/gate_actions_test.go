@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,10 @@ func nginxOutput(host, version string) []string {
 	return []string{"Reading package lists...", "Setting up nginx (" + version + "-1) on " + host + " ...", "nginx version: nginx/" + version}
 }
 
-// batchGateOptions is what a batch gate offers once issue 9's actions are in.
-var batchGateOptions = []engine.Decision{engine.Proceed, engine.Resize, engine.Exclude, engine.RetryHost, engine.Rollback, engine.Abort}
+// batchGateOptions is what a batch gate offers once issue 9's actions are
+// in, past the test phase (the engine's offerEmergency adds both paths).
+var batchGateOptions = []engine.Decision{engine.Proceed, engine.Resize, engine.Exclude, engine.RetryHost, engine.Rollback, engine.Abort,
+	engine.FinishNow, engine.FastRollback}
 
 // toFleetBatchGate runs test, canary and fleet batch 1 of 30 hosts, where
 // fleet-07 and fleet-19 print an older nginx and fail the second check
@@ -90,8 +93,9 @@ func atFleetBatchGate(t *testing.T) (*Model, *fakeCtl) {
 	return m, ctl
 }
 
-// preflightGate is the preflight's gate: two hosts left out, and the test
-// host's openssl and nginx not what production runs.
+// preflightGate is the preflight's gate: two hosts left out, the test
+// host's openssl not what production runs (drift), and production's nginx
+// not uniform (mixed, not drift: the test host's value is one of them).
 func preflightGate(blocking string) []engine.Event {
 	pf := &engine.PreflightReport{Checked: 8, OK: 6,
 		Unreachable: []engine.HostSummary{{Host: "web-03", Error: "dial tcp 10.0.0.13:22: connect: connection refused"}},
@@ -100,7 +104,7 @@ func preflightGate(blocking string) []engine.Event {
 			{Name: "os", Test: []engine.ValueGroup{{Value: "Debian 12.5", Count: 1}}, Production: []engine.ValueGroup{{Value: "Debian 12.5", Count: 5}}},
 			{Name: "openssl", Test: []engine.ValueGroup{{Value: "3.0.11", Count: 1}}, Production: []engine.ValueGroup{{Value: "3.0.13", Count: 5}}, Differs: true},
 			{Name: "nginx", Test: []engine.ValueGroup{{Value: "1.24.0", Count: 1}},
-				Production: []engine.ValueGroup{{Value: "1.24.0", Count: 4}, {Value: "1.22.1", Count: 1}}, Differs: true},
+				Production: []engine.ValueGroup{{Value: "1.24.0", Count: 4}, {Value: "1.22.1", Count: 1}}, Mixed: true},
 			{Name: "kernel", Test: []engine.ValueGroup{{Value: "6.1.0-18-amd64", Count: 1}}, Production: []engine.ValueGroup{{Value: "6.1.0-18-amd64", Count: 5}}},
 		},
 		Drift: true, Blocking: blocking}
@@ -265,17 +269,17 @@ func TestFinishNowNeedsAReason(t *testing.T) {
 		press(t, m, string(r))
 	}
 	press(t, m, "enter")
-	// The gate does not list it as an option, but says it is possible:
-	// it goes as the emergency call.
-	if got := ctl.got(); got != `finish-now "db on fire"` {
+	// The gate offers it: it answers the gate by its number.
+	if got := ctl.got(); got != `answer 4 finish_now host="" size=0 reason="db on fire"` {
 		t.Fatalf("finish sent %q", got)
 	}
-	// Where the gate offers it, it answers the gate by its number.
+	// A gate that says an emergency is possible but does not list
+	// finish-now does not take it (see TestFinishNowIsOffAtAFailedGate).
 	m, ctl = atFleetBatchGate(t)
-	m.c.st.Gate.Options = append(m.c.st.Gate.Options, engine.FinishNow)
+	m.c.st.Gate.Options = slices.DeleteFunc(slices.Clone(m.c.st.Gate.Options), func(d engine.Decision) bool { return d == engine.FinishNow })
 	press(t, m, "F", "n", "o", "w", "enter")
-	if got := ctl.got(); got != `answer 4 finish_now host="" size=0 reason="now"` {
-		t.Fatalf("finish at a gate offering it sent %q", got)
+	if got := ctl.got(); got != "" {
+		t.Fatalf("finish at a gate not offering it sent %q", got)
 	}
 }
 
@@ -288,7 +292,7 @@ func TestFastRollbackNeedsAReason(t *testing.T) {
 		t.Fatalf("sent %q", ctl.got())
 	}
 	press(t, m, "B", "5", "0", "0", "s", "enter")
-	if got := ctl.got(); got != `fast-rollback "500s"` {
+	if got := ctl.got(); got != `answer 4 fast_rollback host="" size=0 reason="500s"` {
 		t.Fatalf("fast rollback sent %q", got)
 	}
 }
@@ -372,8 +376,9 @@ func TestPreflightGate(t *testing.T) {
 		"Preflight: 8 checked · 6 ok · 1 unreachable · 1 locked",
 		"proceeding leaves 2 hosts out:",
 		"web-03   unreachable: dial tcp 10.0.0.13:22: connect: connection refused",
-		"FINGERPRINT TEST", "≠ openssl     3.0.11", "3.0.13 ×5", "1.24.0 ×4 · 1.22.1 ×1",
-		"drift: the test host differs from production in 2 fingerprints;", "acknowledges it",
+		"FINGERPRINT TEST", "≠ openssl     3.0.11", "3.0.13 ×5", "~ nginx       1.24.0", "1.24.0 ×4 · 1.22.1 ×1",
+		"drift: the test host differs from production in 1 fingerprint;", "acknowledges it",
+		"~ mixed in production: nginx", "not drift",
 		"y proceed despite drift", "x exclude web-03…")
 	// The table says why hosts were left out.
 	press(t, m, "esc")
@@ -387,6 +392,28 @@ func TestPreflightGate(t *testing.T) {
 	press(t, m, "y", "enter")
 	if got := ctl.got(); got != "" || strings.Contains(m.View(), "y proceed") {
 		t.Fatalf("a blocked preflight proceeded: %q", got)
+	}
+}
+
+// A fingerprint only mixed in production is shown calmly: no drift, no
+// warning, proceed is plain proceed.
+func TestMixedProductionIsNoDrift(t *testing.T) {
+	ctl := &fakeCtl{}
+	m := newTestModel(ctl, 100, 30)
+	evs := preflightGate("")
+	g := evs[len(evs)-1].(engine.GateReached)
+	pf := *g.Preflight
+	pf.Unreachable, pf.Locked, pf.OK, pf.Drift = nil, nil, pf.Checked, false
+	pf.Fingerprints = slices.DeleteFunc(slices.Clone(pf.Fingerprints), func(r engine.FingerprintRow) bool { return r.Differs })
+	g.Preflight = &pf
+	evs[len(evs)-1] = g
+	feed(m, newScript().recs(evs...))
+	v := m.View()
+	wantIn(t, v, "~ nginx       1.24.0", "1.24.0 ×4 · 1.22.1 ×1", "~ mixed in production: nginx", "y proceed")
+	for _, bad := range []string{"≠", "drift:", "despite drift", "the same on both sides"} {
+		if strings.Contains(v, bad) {
+			t.Errorf("a mixed production shows %q:\n%s", bad, v)
+		}
 	}
 }
 

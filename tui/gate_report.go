@@ -41,9 +41,13 @@ func (g *gatePanel) preflight(gr *engine.GateReached, w, room int) []string {
 		}
 	}
 	differs := 0
+	var mixed []string
 	for _, r := range pf.Fingerprints {
-		if r.Differs {
+		switch {
+		case r.Differs:
 			differs++
+		case r.Mixed:
+			mixed = append(mixed, r.Name)
 		}
 	}
 	var drift []string
@@ -57,7 +61,15 @@ func (g *gatePanel) preflight(gr *engine.GateReached, w, room int) []string {
 			drift = append(drift, s.Warn.Render(map[bool]string{true: "! ", false: "  "}[i == 0]+l))
 		}
 	}
-	avail := room - len(out) - len(fixed) - len(drift)
+	// Production not uniform: calm, worth a look, not drift.
+	var calm []string
+	if len(mixed) > 0 {
+		text := "mixed in production: " + strings.Join(mixed, ", ") + " (production's own hosts differ; not drift)"
+		for i, l := range wrap(text, w-2) {
+			calm = append(calm, s.Muted.Render(map[bool]string{true: "~ ", false: "  "}[i == 0]+l))
+		}
+	}
+	avail := room - len(out) - len(fixed) - len(drift) - len(calm)
 	note := len(bad) > 0 && pf.Blocking == ""
 	if note {
 		avail--
@@ -76,6 +88,7 @@ func (g *gatePanel) preflight(gr *engine.GateReached, w, room int) []string {
 		out = append(out, g.fingerprints(pf.Fingerprints, nf, w)...)
 	}
 	out = append(out, drift...)
+	out = append(out, calm...)
 	if left := room - len(out); left >= len(g.c.st.Phases)+2 {
 		out = append(out, "", "The plan, in order:")
 		out = append(out, planLines(g.c.st, w)...)
@@ -121,19 +134,21 @@ func (g *gatePanel) problemLines(hs []engine.HostSummary, n, w int) []string {
 }
 
 // fingerprints sets the test hosts' values beside production's in n lines
-// and a head: the rows that differ first, marked ≠.
+// and a head: the rows that differ first, marked ≠ (drift), then the rows
+// mixed in production, marked ~ (calmly: not drift).
 func (g *gatePanel) fingerprints(rows []engine.FingerprintRow, n, w int) []string {
 	s := g.c.styles
 	rows = slices.Clone(rows)
-	slices.SortStableFunc(rows, func(a, b engine.FingerprintRow) int {
+	rank := func(r engine.FingerprintRow) int {
 		switch {
-		case a.Differs == b.Differs:
+		case r.Differs:
 			return 0
-		case a.Differs:
-			return -1
+		case r.Mixed:
+			return 1
 		}
-		return 1
-	})
+		return 2
+	}
+	slices.SortStableFunc(rows, func(a, b engine.FingerprintRow) int { return rank(a) - rank(b) })
 	nameW := len("FINGERPRINT")
 	for _, r := range rows {
 		nameW = max(nameW, min(width(r.Name), 18))
@@ -143,15 +158,27 @@ func (g *gatePanel) fingerprints(rows []engine.FingerprintRow, n, w int) []strin
 	shown, more := listCut(len(rows), n)
 	for _, r := range rows[:shown] {
 		mark := "  "
-		if r.Differs {
+		switch {
+		case r.Differs:
 			mark = s.Warn.Render("≠ ")
+		case r.Mixed:
+			mark = s.Muted.Render("~ ")
 		}
 		out = append(out, truncate(mark+fit(r.Name, nameW)+" "+fit(valueGroups(r.Test), colW)+" "+valueGroups(r.Production), w))
 	}
 	if more > 0 {
-		same := ""
-		if !slices.ContainsFunc(rows[shown:], func(r engine.FingerprintRow) bool { return r.Differs }) {
-			same = ", the same on both sides"
+		// The rows cut are the calmest (see the order above): say which.
+		same, mixed := ", the same on both sides", 0
+		for _, r := range rows[shown:] {
+			switch {
+			case r.Differs:
+				same = ""
+			case r.Mixed:
+				mixed++
+			}
+		}
+		if same != "" && mixed > 0 {
+			same = fmt.Sprintf(", %d mixed in production", mixed)
 		}
 		out = append(out, s.Muted.Render(fmt.Sprintf("  … %d more%s", more, same)))
 	}

@@ -103,12 +103,14 @@ func (m *Model) retryOne() tea.Cmd {
 }
 
 // emergencyOpen reports whether finish-now and the fast rollback may be
-// asked for now: at a gate, as the gate says; between gates, once the test
-// phase passed (the engine has the last word).
+// asked for now: at a gate, as the gate says (finish-now only where its
+// options list it: a failed gate sets Emergency but offers the fast
+// rollback alone); between gates, once the test phase passed (the engine
+// has the last word).
 func (m *Model) emergencyOpen() (finish, fast bool) {
 	st := m.c.st
 	if g := st.Gate; g != nil {
-		finish = slices.Contains(g.Options, engine.FinishNow) || g.Emergency && st.Emergency == nil
+		finish = slices.Contains(g.Options, engine.FinishNow)
 		fast = slices.Contains(g.Options, engine.FastRollback) || g.Emergency
 		return finish, fast
 	}

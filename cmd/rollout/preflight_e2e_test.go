@@ -409,9 +409,6 @@ func TestLockReleaseOfASharedDirectory(t *testing.T) {
 // decision --yes never takes), so the console must ask, and a script's
 // answer given ahead must answer it.
 func TestYesAsksAtAPreflightGateWithAnUnreachableHost(t *testing.T) {
-	t.Skip("plain console bug, to be fixed in tui/plain/gate.go: with --yes it neither prompts nor takes the script's queued " +
-		"answer at a preflight gate the engine does not answer itself (it looks at Drift only, not at unreachable, failing or " +
-		"locked hosts), and at the end of input it does not abort: the rollout waits forever; remove this skip with the fix")
 	out, code, dir := demoRun(t, "y\n", "--yes", "--hosts", "4", "--down", "fleet-03")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
@@ -432,10 +429,6 @@ func TestYesAsksAtAPreflightGateWithAnUnreachableHost(t *testing.T) {
 // at once while a gate is open: the first answers it, the others are kept
 // for the gates that follow, as answers given before their gate are.
 func TestScriptedAnswersGivenAtAnOpenGateAreKept(t *testing.T) {
-	t.Skip("plain console bug, to be fixed in tui/plain/plain.go (command): from a script, a line read after the open gate " +
-		"was answered but before the engine's GateAnswered arrives is dropped (\"answered already\"), not kept for the next " +
-		"gate (about one run in two: the console's select takes the line before the record); the rollout then waits at a " +
-		"later gate for an answer the script gave; remove this skip with the fix")
 	b := newLocalBed(t)
 	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", b.state)
 	cmd.Dir = b.dir

@@ -52,7 +52,8 @@ func atBatchGate(t *testing.T, scripted bool) (*Console, *fakeCtl, *bytes.Buffer
 	}
 	out.Reset()
 	feed(c, engine.GateReached{Gate: 4, Kind: engine.GateBatch, Phase: engine.PhaseFleet, Batch: 2, Next: hosts[30:], Passed: 28, Failed: 2,
-		Options: []engine.Decision{engine.Proceed, engine.Resize, engine.Exclude, engine.RetryHost, engine.Rollback, engine.Abort}, Emergency: true,
+		Options: []engine.Decision{engine.Proceed, engine.Resize, engine.Exclude, engine.RetryHost, engine.Rollback, engine.Abort,
+			engine.FinishNow, engine.FastRollback}, Emergency: true,
 		Checks:  []engine.CheckTally{{Check: 1, Name: "curl -fsS localhost/healthz", Passed: 30}, {Check: 2, Name: "nginx -v", Passed: 28, Failed: 2}},
 		Failing: []engine.HostSummary{{Host: "fleet-07", State: engine.StateFailed, Error: "verify 2: exit status 1"}}})
 	return c, ctl, &out
@@ -65,7 +66,7 @@ func TestTheGateShowsChecksAndOutputGroups(t *testing.T) {
 		"verify 1 curl -fsS localhost/healthz: 30 passed", "verify 2 nginx -v: 28 passed, 2 FAILED",
 		"output: 28 hosts identical; 2 differ: fleet-07, fleet-19",
 		"28 hosts (fleet-01, fleet-02, fleet-03, …): nginx version: nginx/1.25.3",
-		"2 hosts (fleet-07, fleet-19): nginx version: nginx/1.24.0",
+		"2 hosts (fleet-07, fleet-19), from line 2: nginx version: nginx/1.24.0",
 		"failed within the budget: fleet-07 failed: verify 2: exit status 1",
 		"[y] proceed  [t HOST] retry one host  [x HOST REASON] exclude a host  [resize N] size of the next batch  [r] roll back  [a] abort  [finish REASON] finish now  [fast-rollback REASON] roll back at once >",
 	} {
@@ -84,8 +85,8 @@ func TestNewAnswers(t *testing.T) {
 		{"t fleet-07", `answer 4 retry_host host="fleet-07" size=0 reason=""`},
 		{"resize 5", `answer 4 resize host="" size=5 reason=""`},
 		{"RESIZE 12", `answer 4 resize host="" size=12 reason=""`},
-		{"finish the db is on fire", `finish-now "the db is on fire"`},
-		{"fast-rollback errors up 30%", `fast-rollback "errors up 30%"`},
+		{"finish the db is on fire", `answer 4 finish_now host="" size=0 reason="the db is on fire"`},
+		{"fast-rollback errors up 30%", `answer 4 fast_rollback host="" size=0 reason="errors up 30%"`},
 		{"y", "decide 4 proceed"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
@@ -206,7 +207,7 @@ func TestPreflightGateIsPrinted(t *testing.T) {
 		"unreachable web-02: connection refused (left out if you proceed)",
 		`fingerprint openssl: test "3.0.11" | production "3.0.13" ×2  DIFFERS`,
 		`fingerprint os: test "Debian 12" | production "Debian 12" ×2`,
-		"DRIFT: the test hosts differ from production in 1 fingerprints; proceeding acknowledges it",
+		"DRIFT: the test hosts differ from production in 1 fingerprint (openssl); proceeding acknowledges it, --yes never does",
 		"[y] proceed  [x HOST REASON] exclude a host  [a] abort >",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
-	"github.com/rolloutconsole/rollout/engine/outgroup"
+	"github.com/rolloutconsole/rollout/tui/internal/gates"
 )
 
 // gateOpened prints a gate: what just happened (counts, each verify
@@ -55,11 +55,18 @@ func (c *Console) gateOpened(ts string, g engine.GateReached) {
 			c.printf("      failed within the budget: %s %s: %s\n", h.Host, h.State, h.Error)
 		}
 	}
-	if c.auto && offers(&g, engine.Proceed) && !(g.Preflight != nil && g.Preflight.Drift) {
-		return // the engine answers it (never a drift: --yes does not acknowledge one)
+	c.selfAnswered = gates.EngineAnswers(&g, c.auto || c.finishingNow())
+	if c.selfAnswered {
+		return // the engine answers it: nothing to ask, nothing to take from a script
 	}
 	c.prompt()
 	c.nextQueued()
+}
+
+// finishingNow reports whether finish-now was taken: from then on the
+// engine answers the gates that --yes would.
+func (c *Console) finishingNow() bool {
+	return c.state.Emergency != nil && c.state.Emergency.Decision == engine.FinishNow
 }
 
 // preflight prints the preflight's account: counts, the hosts left out and
@@ -81,16 +88,30 @@ func (c *Console) preflight(pf *engine.PreflightReport) {
 	if pf.Blocking != "" {
 		c.printf("      CANNOT PROCEED: %s\n", pf.Blocking)
 	}
-	differ := 0
+	var differ, mixed []string
 	for _, r := range pf.Fingerprints {
 		mark := ""
-		if r.Differs {
-			mark, differ = "  DIFFERS", differ+1
+		switch {
+		case r.Differs:
+			// Drift: a test host has a value no production host has.
+			mark, differ = "  DIFFERS", append(differ, r.Name)
+		case r.Mixed:
+			// Production is not uniform: worth a look, not drift.
+			mark, mixed = "  (mixed in production)", append(mixed, r.Name)
 		}
 		c.printf("      fingerprint %s: test %s | production %s%s\n", r.Name, valueGroups(r.Test), valueGroups(r.Production), mark)
 	}
 	if pf.Drift {
-		c.printf("      DRIFT: the test hosts differ from production in %d fingerprints; proceeding acknowledges it\n", max(1, differ))
+		which := ""
+		if len(differ) > 0 {
+			which = " (" + strings.Join(differ, ", ") + ")"
+		}
+		n := max(1, len(differ))
+		c.printf("      DRIFT: the test hosts differ from production in %d %s%s; proceeding acknowledges it, --yes never does\n",
+			n, map[bool]string{true: "fingerprint", false: "fingerprints"}[n == 1], which)
+	}
+	if len(mixed) > 0 {
+		c.printf("      mixed in production: %s (production's own hosts differ; not drift)\n", strings.Join(mixed, ", "))
 	}
 }
 
@@ -111,7 +132,9 @@ func valueGroups(vgs []engine.ValueGroup) string {
 }
 
 // outputGroups prints the step's hosts grouped by their output: the
-// largest group first, each with a few of its hosts and its last line.
+// largest group first, each with a few of its hosts; the largest with its
+// last line, each smaller one with the first line where it differs from
+// the largest (its last line when that is past what the console kept).
 func (c *Console) outputGroups() {
 	g := c.groups.g
 	if g.Len() < 2 {
@@ -130,14 +153,20 @@ func (c *Console) outputGroups() {
 	}
 	sort.Strings(odd)
 	c.printf("      output: %d hosts identical; %d differ: %s\n", gs[0].Count, g.Len()-gs[0].Count, strings.Join(odd, ", "))
-	for _, gr := range gs {
-		last := "(no output)"
-		if n := len(gr.Tail); n > 0 {
-			last = gr.Tail[n-1]
-		}
+	for i, gr := range gs {
 		names := strings.Join(gr.Hosts, ", ")
 		if gr.Count > len(gr.Hosts) {
 			names += ", …"
+		}
+		if i > 0 {
+			if where, text, ok := c.groups.firstDiff(gs[0].Hosts[0], gr.Hosts[0]); ok {
+				c.printf("        %d hosts (%s), from %s: %s\n", gr.Count, names, where, text)
+				continue
+			}
+		}
+		last := "(no output)"
+		if n := len(gr.Tail); n > 0 {
+			last = gr.Tail[n-1]
 		}
 		c.printf("        %d hosts (%s): %s\n", gr.Count, names, last)
 	}
@@ -158,7 +187,7 @@ func (c *Console) printMore(ts string, ev engine.Event) {
 		c.printf("%s    %s preflight %s: %s\n", ts, e.Host, e.Problem, e.Error)
 	case engine.HostExcluded:
 		c.printf("%s    %s EXCLUDED by %s: %s\n", ts, e.Host, e.User, e.Reason)
-		c.groups.g.Remove(e.Host)
+		c.groups.remove(e.Host)
 	case engine.HostCaptured:
 		names := make([]string, 0, len(e.Values))
 		for k := range e.Values {
@@ -205,54 +234,4 @@ func because(reason string) string {
 		return ""
 	}
 	return ": " + reason
-}
-
-// groups groups the current step's hosts by their output as the console
-// sees it (engine/outgroup), host names masked: the hosts of the step
-// running or last run, or of the rollback; a host's output starts again
-// with each attempt.
-type groups struct {
-	g   *outgroup.Grouper
-	key engine.StepKey
-}
-
-func newGroups() *groups {
-	return &groups{g: outgroup.New(outgroup.Options{MaskHostNames: true})}
-}
-
-// startStep groups a step's hosts; a step run again keeps the hosts not
-// run again.
-func (o *groups) startStep(e engine.PhaseStarted) {
-	if k := (engine.StepKey{Phase: e.Phase, Batch: e.Batch}); k != o.key {
-		o.g.Clear()
-		o.key = k
-	}
-	for _, h := range e.Hosts {
-		o.g.Reset(h)
-	}
-}
-
-func (o *groups) startRollback(hosts []string) {
-	o.g.Clear()
-	o.key = engine.StepKey{}
-	for _, h := range hosts {
-		o.g.Reset(h)
-	}
-}
-
-func (o *groups) output(e engine.HostOutput) {
-	if !o.g.Has(e.Host) {
-		return
-	}
-	s := outgroup.Stdout
-	if e.Stream == engine.Stderr {
-		s = outgroup.Stderr
-	}
-	o.g.AddStream(e.Host, s, e.Lines...)
-}
-
-func (o *groups) hostChanged(e engine.HostChanged) {
-	if e.State == engine.StateConnecting && o.g.Has(e.Host) {
-		o.g.Reset(e.Host)
-	}
 }

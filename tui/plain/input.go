@@ -110,13 +110,15 @@ func (c command) answer() engine.Answer {
 	return engine.Answer{Decision: c.decision, Host: c.host, Size: c.size, Reason: c.reason}
 }
 
-// offers reports whether a gate offers a decision; finish-now and the fast
-// rollback also when the gate says an emergency path is possible.
+// offers reports whether a gate offers a decision; the fast rollback also
+// when the gate says an emergency path is possible. Finish-now only where
+// the gate lists it: at a failed gate the engine offers the fast rollback
+// alone, though Emergency is set.
 func offers(g *engine.GateReached, d engine.Decision) bool {
 	if slices.Contains(g.Options, d) {
 		return true
 	}
-	return g.Emergency && (d == engine.FinishNow || d == engine.FastRollback)
+	return g.Emergency && d == engine.FastRollback
 }
 
 // optionText is how the prompt names each answer, with what it needs.

@@ -43,9 +43,12 @@ type Console struct {
 
 	queued []string
 
-	gate   *engine.GateReached
-	paused bool // as last asked of the engine
-	eof    bool // input ended
+	gate *engine.GateReached
+	// selfAnswered: the engine answers the open gate by itself (--yes, or
+	// a finish-now taken), so the console neither asks nor answers it.
+	selfAnswered bool
+	paused       bool // as last asked of the engine
+	eof          bool // input ended
 	// answered is the gate an answer was sent for, so a late end of input
 	// or a second line never sends another.
 	answered int
@@ -55,8 +58,9 @@ type Console struct {
 }
 
 // New returns a console writing to out and steering ctl. auto says the
-// engine answers passing gates itself, so the console prompts only at
-// failed ones.
+// engine answers gates itself (--yes) where it may, so the console asks
+// only at the others: failed gates, a preflight that is not clean, gates
+// that do not offer to proceed.
 func New(out io.Writer, ctl Controller, auto bool) *Console {
 	return &Console{out: out, ctl: ctl, auto: auto, state: engine.NewState(), started: map[string]time.Time{}, groups: newGroups()}
 }
@@ -90,11 +94,7 @@ func (c *Console) Run(ctx context.Context, records <-chan engine.Record, in io.R
 		case line, ok := <-lines:
 			if !ok {
 				lines = nil
-				c.eof = true
-				if c.gate != nil && len(c.queued) == 0 && c.answered != c.gate.Gate {
-					c.printf("input closed at an open gate: aborting\n")
-					c.answer(engine.Abort)
-				}
+				c.endOfInput()
 				continue
 			}
 			c.command(line)
@@ -102,8 +102,24 @@ func (c *Console) Run(ctx context.Context, records <-chan engine.Record, in io.R
 	}
 }
 
+// endOfInput notes that the input ended, and aborts an open gate no
+// answer will come for.
+func (c *Console) endOfInput() {
+	c.eof = true
+	if c.waiting() && len(c.queued) == 0 {
+		c.printf("input closed at an open gate: aborting\n")
+		c.answer(engine.Abort)
+	}
+}
+
 func (c *Console) printf(format string, args ...any) {
 	fmt.Fprintf(c.out, format, args...)
+}
+
+// waiting reports whether a gate is open that waits for this console's
+// answer: not one the engine answers by itself, nor one answered already.
+func (c *Console) waiting() bool {
+	return c.gate != nil && !c.selfAnswered && c.answered != c.gate.Gate
 }
 
 // command acts on one input line.
@@ -125,11 +141,16 @@ func (c *Console) command(line string) {
 	switch {
 	case cmd.decision == "":
 		c.pause()
-	case c.gate != nil && c.answered == c.gate.Gate:
-		// answered already; the engine's reply is on its way
-	case c.gate == nil && c.Scripted:
-		c.queued = append(c.queued, line) // for the next gate
-	case c.gate != nil:
+	case c.Scripted && !c.waiting():
+		// For the next gate that waits for an answer: none is open, the
+		// engine answers this one, or this one was answered and the
+		// engine's record of it is on its way (a script writes its answers
+		// when it likes, and the console may read them before that record).
+		c.queued = append(c.queued, line)
+	case c.gate != nil && !c.selfAnswered && c.answered == c.gate.Gate:
+		// answered already; the engine's reply is on its way (at a
+		// terminal a second key never answers the next gate, unseen)
+	case c.waiting():
 		if !c.answerGate(cmd) {
 			c.prompt()
 		}
@@ -139,6 +160,8 @@ func (c *Console) command(line string) {
 		c.report(c.ctl.Rollback())
 	case cmd.decision == engine.Abort:
 		c.report(c.ctl.Abort())
+	case c.gate != nil:
+		c.printf("gate %d is answered by the engine (--yes, finish-now): %q answers a gate only once one asks\n", c.gate.Gate, line)
 	default:
 		c.printf("no gate is open: %q answers a gate only once it is shown\n", line)
 	}
@@ -238,7 +261,7 @@ func (c *Console) print(rec engine.Record) {
 	case engine.GateReached:
 		c.gateOpened(ts, e)
 	case engine.GateAnswered:
-		c.gate = nil
+		c.gate, c.selfAnswered = nil, false
 		by := e.User
 		if e.Auto {
 			by = "--yes"
@@ -356,7 +379,7 @@ func (c *Console) swap(ts string, e engine.SwapChanged) {
 // A refused answer is dropped and the next one tried; with nothing left and
 // the input closed, the gate is aborted.
 func (c *Console) nextQueued() {
-	for c.gate != nil && len(c.queued) > 0 && c.answered != c.gate.Gate {
+	for c.waiting() && len(c.queued) > 0 {
 		next := c.queued[0]
 		c.queued = c.queued[1:]
 		cmd, err := parse(next)
@@ -368,7 +391,7 @@ func (c *Console) nextQueued() {
 			return // sent on its own: the gate closes when the engine acts
 		}
 	}
-	if c.gate != nil && c.eof && len(c.queued) == 0 && c.answered != c.gate.Gate {
+	if c.waiting() && c.eof && len(c.queued) == 0 {
 		c.printf("input closed at an open gate: aborting\n")
 		c.answer(engine.Abort)
 	}
