@@ -668,35 +668,42 @@ func (e *Engine) checkExclude(host string) error {
 		return fmt.Errorf("%w: %s is not a host of this rollout", ErrNotAllowed, host)
 	}
 	var why string
-	e.read(func(st *State) {
-		hs := st.Hosts[host]
-		switch {
-		case hs == nil:
-			why = host + " is not a host of this rollout"
-		case hs.State == StateSkipped:
-			why = host + " is already excluded"
-		case hs.State == StateDone:
-			why = host + " is already changed and verified; roll back instead"
-		case hs.State.InFlight():
-			why = host + " is running a command"
-		case hs.Phase == PhaseStandby || hs.Phase == PhaseSwap:
-			why = host + " is the " + map[Phase]string{PhaseStandby: "standby", PhaseSwap: "primary"}[hs.Phase] + ", which the swap needs"
-		case hs.Phase == PhaseTest:
-			left := 0
-			for _, h := range st.Order {
-				if o := st.Hosts[h]; o.Phase == PhaseTest && o.State != StateSkipped && h != host {
-					left++
-				}
-			}
-			if left == 0 {
-				why = host + " is the last test host; the test phase cannot prove anything without one"
-			}
-		}
-	})
+	e.read(func(st *State) { why = st.ExcludeRefusal(host) })
 	if why != "" {
 		return fmt.Errorf("%w: %s", ErrNotAllowed, why)
 	}
 	return nil
+}
+
+// ExcludeRefusal says why host cannot be taken out of the rollout now, or
+// "" when it can: it is not changed and verified already, not running a
+// command, not the standby or primary (the swap needs them), and not the
+// last test host. The engine refuses an Exclude by this rule; a console
+// offers the key by it.
+func (s *State) ExcludeRefusal(host string) string {
+	hs := s.Hosts[host]
+	switch {
+	case hs == nil:
+		return host + " is not a host of this rollout"
+	case hs.State == StateSkipped:
+		return host + " is already excluded"
+	case hs.State == StateDone:
+		return host + " is already changed and verified; roll back instead"
+	case hs.State.InFlight():
+		return host + " is running a command"
+	case hs.Phase == PhaseStandby:
+		return host + " is the standby, which the swap needs"
+	case hs.Phase == PhaseSwap:
+		return host + " is the primary, which the swap needs"
+	case hs.Phase == PhaseTest:
+		for _, h := range s.Order {
+			if o := s.Hosts[h]; o.Phase == PhaseTest && o.State != StateSkipped && h != host {
+				return ""
+			}
+		}
+		return host + " is the last test host; the test phase cannot prove anything without one"
+	}
+	return ""
 }
 
 // fleetLeft counts fleet hosts not yet done or excluded.

@@ -90,6 +90,8 @@ func atFleetBatchGate(t *testing.T) (*Model, *fakeCtl) {
 	if m.c.st.Gate == nil || m.c.st.Gate.Gate != 4 {
 		t.Fatalf("gate %+v, want gate 4", m.c.st.Gate)
 	}
+	// On a host the next batch takes: one that can still be excluded.
+	selectHost(m, m.c.st.Gate.Next[0])
 	return m, ctl
 }
 
@@ -153,7 +155,7 @@ func TestBatchGateShowsChecksAndOutputGroups(t *testing.T) {
 		"✓ verify 1 curl -fsS http://localhost/healthz", "30 passed",
 		"✗ verify 2 nginx -v 2>&1 | grep -q 1.25.3", "28 passed · 2 failed",
 		"output: 28 hosts identical · 2 differ: fleet-07, fleet-19 (o compares)",
-		"x exclude fleet-01…", "+/- resize (30)…", "F finish now…", "B fast rollback…")
+		"x exclude fleet-31…", "+/- resize (30)…", "F finish now…", "B fast rollback…")
 }
 
 func TestResizeSendsTheNewSize(t *testing.T) {

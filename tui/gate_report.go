@@ -185,7 +185,9 @@ func (g *gatePanel) fingerprints(rows []engine.FingerprintRow, n, w int) []strin
 	return out
 }
 
-// valueGroups writes "1.24.0 ×29 · 1.25.3 ×1", or the one value alone.
+// valueGroups writes "1.24.0 ×29 · 1.25.3 (fleet-07)", or the one value
+// alone: a value only one host gave is shown with that host, the outlier
+// an engineer will want to look at.
 func valueGroups(vgs []engine.ValueGroup) string {
 	if len(vgs) == 0 {
 		return "—"
@@ -196,7 +198,10 @@ func valueGroups(vgs []engine.ValueGroup) string {
 		if text == "" {
 			text = `""`
 		}
-		if len(vgs) > 1 || v.Count > 1 {
+		switch {
+		case len(vgs) > 1 && v.Count == 1 && len(v.Hosts) == 1:
+			text += " (" + v.Hosts[0] + ")"
+		case len(vgs) > 1 || v.Count > 1:
 			text += fmt.Sprintf(" ×%d", v.Count)
 		}
 		parts = append(parts, text)

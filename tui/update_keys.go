@@ -298,7 +298,7 @@ func (m *Model) refreshKeys() {
 	k.Resize.SetEnabled(act && offers(engine.Resize))
 	// x and T act on the selected host: on only when it is one they can take.
 	selHost := st.Hosts[m.table.selected()]
-	k.Exclude.SetEnabled(act && offers(engine.Exclude) && selHost != nil && selHost.State != engine.StateSkipped)
+	k.Exclude.SetEnabled(act && offers(engine.Exclude) && selHost != nil && st.ExcludeRefusal(selHost.Name) == "")
 	k.RetryOne.SetEnabled(act && offers(engine.RetryHost) && selHost != nil &&
 		(selHost.State == engine.StateFailed || selHost.State == engine.StateUnknown))
 	finish, fast := m.emergencyOpen()
