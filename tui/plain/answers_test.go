@@ -88,6 +88,8 @@ func TestNewAnswers(t *testing.T) {
 		{"finish the db is on fire", `answer 4 finish_now host="" size=0 reason="the db is on fire"`},
 		{"fast-rollback errors up 30%", `answer 4 fast_rollback host="" size=0 reason="errors up 30%"`},
 		{"y", "decide 4 proceed"},
+		{"y two hosts are on the old image; known", `answer 4 proceed host="" size=0 reason="two hosts are on the old image; known"`},
+		{"a error budget burnt", `answer 4 abort host="" size=0 reason="error budget burnt"`},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			c, ctl, out := atBatchGate(t, false)
@@ -116,7 +118,7 @@ func TestBadAnswersAreRefusedWithWhy(t *testing.T) {
 		{"fast-rollback   ", "a reason is required: fast-rollback REASON…"},
 		{"rezise 5", `"rezise 5" is not a command`},
 		{"yolo", `"yolo" is not a command`},
-		{"y now", "y takes nothing more"},
+		{"p now", "p takes nothing more"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			c, ctl, out := atBatchGate(t, false)

@@ -12,15 +12,15 @@ import (
 
 // An input line is a command word and what it needs:
 //
-//	y                      proceed (also yes, proceed)
+//	y [REASON…]            proceed (also yes, proceed); a reason is kept in the audit
 //	t                      retry the failed hosts (also retry)
 //	t HOST                 retry one failed host
 //	x HOST REASON…         exclude a host (also exclude)
 //	resize N               the next batch takes N hosts
 //	finish REASON…         finish now: the rest of the fleet in one batch
 //	fast-rollback REASON…  roll every changed host back at once
-//	r                      roll back (also rollback)
-//	a                      abort (also abort)
+//	r [REASON…]            roll back (also rollback)
+//	a [REASON…]            abort (also abort)
 //	p                      pause, or resume (also pause, resume)
 //
 // A line is read by its first word, not its first letter: "resize 5" is
@@ -36,7 +36,7 @@ type command struct {
 }
 
 // usage is what the console says to a line it cannot read.
-const usage = "answers: y, t, t HOST, x HOST REASON, resize N, finish REASON, fast-rollback REASON, r, a; p pauses or resumes"
+const usage = "answers: y [REASON], t, t HOST, x HOST REASON, resize N, finish REASON, fast-rollback REASON, r [REASON], a [REASON]; p pauses or resumes"
 
 // parse reads one input line.
 func parse(line string) (command, error) {
@@ -89,7 +89,13 @@ func parse(line string) (command, error) {
 	if c.decision.NeedsReason() && c.reason == "" {
 		return c, fmt.Errorf("a reason is required: %s REASON…", word)
 	}
-	if rest != "" && !c.decision.NeedsReason() {
+	switch {
+	case rest == "" || c.decision.NeedsReason():
+	case c.decision == engine.Proceed || c.decision == engine.Rollback || c.decision == engine.Abort:
+		// An optional reason, journaled with the decision: why drift was
+		// acceptable, why the rollout was stopped.
+		c.reason = rest
+	default:
 		return c, fmt.Errorf("%s takes nothing more; %s", word, usage)
 	}
 	return c, nil
