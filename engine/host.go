@@ -97,13 +97,27 @@ var okOutcome = outcome{ok: true}
 // connect dials the host unless a connection is open. It is its own visible
 // step: connecting.
 func (e *Engine) connect(ctx context.Context, hr *hostRun, phase Phase) outcome {
-	if hr.conn != nil {
+	if hr.conn != nil && !connDead(hr.conn) {
 		return okOutcome
+	}
+	if hr.conn != nil {
+		// Kept from preflight or a phase before, and gone while the
+		// rollout waited at a gate (an idle timeout, a restarted sshd):
+		// nothing ran on it, so dial again rather than lose the host.
+		hr.conn.Close()
+		hr.conn = nil
 	}
 	if err := e.setHost(hr, phase, StateConnecting, "", ""); err != nil {
 		return journalFailed(err)
 	}
 	return e.dial(ctx, hr)
+}
+
+// connDead reports whether a connection that says whether it is alive is
+// not.
+func connDead(c Conn) bool {
+	a, ok := c.(interface{ Alive() bool })
+	return ok && !a.Alive()
 }
 
 // dial opens the host's connection unless one is open, without recording a

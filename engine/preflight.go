@@ -22,8 +22,12 @@ var ErrRemoteLocked = errors.New("the service is locked on some hosts by another
 // preflightKeep bounds how many connections preflight leaves open for the
 // hosts whose turn comes first (the test hosts, the first batches), so their
 // turn starts without a handshake; the others are closed and dialled again
-// in turn, so a 10,000-host fleet does not hold 10,000 idle sessions.
-const preflightKeep = 64
+// in turn, so a 10,000-host fleet does not hold 10,000 idle sessions. An
+// idle connection costs this side some 25–50 KB and each host one sshd
+// session; 512 of them keep most fleets to one handshake per host for the
+// rollout (bench/peers.sh: rollout-guarded at 500 hosts went from 2.9
+// handshakes a host to 2, the second being the lock's release).
+const preflightKeep = 512
 
 // preflight reaches every host of the plan before anything changes: it
 // connects (host keys verified), takes the remote lock, runs the change's

@@ -301,3 +301,24 @@ fleet: {max_failures: 0}
 	r.answer(g, engine.Answer{Decision: engine.Abort})
 	r.wait()
 }
+
+// A connection preflight kept for a host's turn, gone while the engineer
+// read the gate, is dialled again: the host is changed, never lost.
+func TestAConnectionKeptFromPreflightThatDiedIsDialledAgain(t *testing.T) {
+	spec := defaultSpec()
+	spec.extra = "lock: false\n"
+	ft := fake.New()
+	r := startWith(t, spec.plan(t), ft, t.TempDir(), openGates, withPreflight)
+	g := r.waitGate()
+	if n := ft.Dials()["t01"]; n != 1 {
+		t.Fatalf("t01 dialled %d times in preflight", n)
+	}
+	ft.Kill("t01")
+	r.answer(g, engine.Answer{Decision: engine.Proceed})
+	g = r.waitGate()
+	if h := r.state().Hosts["t01"]; h.State != engine.StateDone || ft.Dials()["t01"] != 2 || ft.Dials()["t02"] != 1 {
+		t.Errorf("t01 %+v after %d dials (t02: %d)", h, ft.Dials()["t01"], ft.Dials()["t02"])
+	}
+	r.answer(g, engine.Answer{Decision: engine.Abort})
+	r.wait()
+}

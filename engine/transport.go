@@ -46,6 +46,10 @@ type Conn interface {
 	Close() error
 }
 
+// A Conn may also report whether it is still connected, with a method
+// Alive() bool: the engine then dials again, instead of running a step on
+// a connection it kept open while it waited at a gate and that has gone.
+
 // NetDialer is a Conn that can open a TCP connection from its host (over
 // SSH, a direct-tcpip channel), for network checks that say from: host: a
 // port that listens only on the host's loopback can still be checked.

@@ -63,12 +63,15 @@ type Transport struct {
 	inflight int
 	maxIn    int
 	dials    map[string]int
+	open     []*conn
 	// Applied counts applies per host; a rollback does not decrease it.
 	applied map[string]int
 	// Version is "new" after apply, "old" after rollback.
 	version map[string]string
 	// OnRun, when set, is called as each command starts (with the lock not held).
 	OnRun func(host, verb string)
+	// dead marks connections that have gone (Kill): they say so by Alive.
+	dead map[*conn]bool
 }
 
 // New returns a fake with no scripts.
@@ -146,7 +149,11 @@ func (t *Transport) Dial(ctx context.Context, host *inventory.Host) (engine.Conn
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &conn{t: t, host: host.Name}, nil
+	c := &conn{t: t, host: host.Name}
+	t.mu.Lock()
+	t.open = append(t.open, c)
+	t.mu.Unlock()
+	return c, nil
 }
 
 type conn struct {
@@ -154,11 +161,36 @@ type conn struct {
 	host string
 }
 
+// Kill ends every open connection to host, as an sshd restart would: each
+// says so by Alive, and a command run on one fails as a lost connection.
+func (t *Transport) Kill(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.open {
+		if c.host == host {
+			if t.dead == nil {
+				t.dead = map[*conn]bool{}
+			}
+			t.dead[c] = true
+		}
+	}
+}
+
+// Alive reports whether the connection was not killed.
+func (c *conn) Alive() bool {
+	c.t.mu.Lock()
+	defer c.t.mu.Unlock()
+	return !c.t.dead[c]
+}
+
 func (c *conn) Close() error { return nil }
 
 func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	verb, _, _ := strings.Cut(strings.TrimSpace(cmd.Line), " ")
 	t := c.t
+	if !c.Alive() {
+		return c.done(verb, cmd.Line, -1, fmt.Errorf("%s: %w", c.host, engine.ErrConnectionLost))
+	}
 	t.mu.Lock()
 	s := t.scripts[c.host]
 	if s == nil {

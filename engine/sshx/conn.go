@@ -302,3 +302,7 @@ func (c *conn) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	return nc, nil
 }
+
+// Alive reports whether the connection is still up, so the engine dials
+// again rather than use one that died while it waited at a gate.
+func (c *conn) Alive() bool { return !c.cl.dead() }
