@@ -363,6 +363,18 @@ func (g *Grouper) masked(h *host, line string) string {
 	return line
 }
 
+// MaskHost takes a host's own name (and its first label, web-07 of
+// web-07.example.com) out of a line, as whole words, the way a Grouper with
+// MaskHostNames compares lines: a console that shows where two groups
+// differ compares their lines by it too.
+func MaskHost(line, host string) string {
+	line = maskWord(line, host)
+	if short := shortName(host); short != "" {
+		line = maskWord(line, short)
+	}
+	return line
+}
+
 // placeholder stands for the host's own name in a masked line. It holds a
 // NUL, which cleaned output never does, so it reads as no real text.
 const placeholder = "\x00host\x00"

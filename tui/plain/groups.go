@@ -2,7 +2,6 @@ package plain
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/rolloutconsole/rollout/engine"
 	"github.com/rolloutconsole/rollout/engine/outgroup"
@@ -119,7 +118,7 @@ func (o *groups) firstDiff(base, other string) (where, text string, ok bool) {
 		la, lb := a.lines[s], b.lines[s]
 		n := min(len(la), len(lb))
 		for i := range n {
-			if maskHost(la[i], base) != maskHost(lb[i], other) {
+			if outgroup.MaskHost(la[i], base) != outgroup.MaskHost(lb[i], other) {
 				return fmt.Sprintf("%s %d", name, i+1), lb[i], true
 			}
 		}
@@ -131,63 +130,4 @@ func (o *groups) firstDiff(base, other string) (where, text string, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-// maskHost takes a host's own name (and its first label, web-07 of
-// web-07.example.com) out of a line, as whole words: what outgroup does
-// with MaskHostNames, so two hosts' lines compare as outgroup grouped them.
-func maskHost(line, host string) string {
-	line = maskWord(line, host)
-	if short := shortName(host); short != "" {
-		line = maskWord(line, short)
-	}
-	return line
-}
-
-// maskWord replaces every whole-word occurrence of name in s with a NUL,
-// which cleaned output never holds. A word is bounded by anything but a
-// letter, a digit, - or _ (outgroup's rule).
-func maskWord(s, name string) string {
-	if name == "" || !strings.Contains(s, name) {
-		return s
-	}
-	var b strings.Builder
-	from, last, matched := 0, 0, false
-	for from < len(s) {
-		j := strings.Index(s[from:], name)
-		if j < 0 {
-			break
-		}
-		i, end := from+j, from+j+len(name)
-		if (i > 0 && wordByte(s[i-1])) || (end < len(s) && wordByte(s[end])) {
-			from = i + 1
-			continue
-		}
-		b.WriteString(s[last:i])
-		b.WriteByte(0)
-		last, from, matched = end, end, true
-	}
-	if !matched {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-func wordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
-}
-
-// shortName is the first label of a dotted host name when it reads as a
-// name, not a number.
-func shortName(name string) string {
-	i := strings.IndexByte(name, '.')
-	if i <= 0 {
-		return ""
-	}
-	label := name[:i]
-	if strings.Trim(label, "0123456789") == "" {
-		return ""
-	}
-	return label
 }
