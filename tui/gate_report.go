@@ -164,7 +164,7 @@ func (g *gatePanel) fingerprints(rows []engine.FingerprintRow, n, w int) []strin
 		case r.Mixed:
 			mark = s.Muted.Render("~ ")
 		}
-		out = append(out, truncate(mark+fit(r.Name, nameW)+" "+fit(valueGroups(r.Test), colW)+" "+valueGroups(r.Production), w))
+		out = append(out, truncate(mark+fit(r.Name, nameW)+" "+fit(valueGroups(driftFirst(r)), colW)+" "+valueGroups(r.Production), w))
 	}
 	if more > 0 {
 		// The rows cut are the calmest (see the order above): say which.
@@ -183,6 +183,27 @@ func (g *gatePanel) fingerprints(rows []engine.FingerprintRow, n, w int) []strin
 		out = append(out, s.Muted.Render(fmt.Sprintf("  … %d more%s", more, same)))
 	}
 	return out
+}
+
+// driftFirst orders a row's test values so that those no production host
+// has come first: a narrow column that must cut something cuts a value
+// production shares, never the drift.
+func driftFirst(r engine.FingerprintRow) []engine.ValueGroup {
+	inProd := make(map[string]bool, len(r.Production))
+	for _, v := range r.Production {
+		inProd[v.Value] = true
+	}
+	test := slices.Clone(r.Test)
+	slices.SortStableFunc(test, func(a, b engine.ValueGroup) int {
+		switch {
+		case !inProd[a.Value] && inProd[b.Value]:
+			return -1
+		case inProd[a.Value] && !inProd[b.Value]:
+			return 1
+		}
+		return 0
+	})
+	return test
 }
 
 // valueGroups writes "1.24.0 ×29 · 1.25.3 (fleet-07)", or the one value
