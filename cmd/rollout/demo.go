@@ -90,7 +90,7 @@ Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)
 				return &exitError{code: exitFailed, err: err}
 			}
 			id := engine.NewID(time.Now(), plan.Service)
-			opts2 := engineOptions(cf, id, inv, ch.Secrets())
+			opts2 := engineOptions(cf, id, inv, ch)
 			opts2.Local = &local.Transport{Dir: fleet.Dir}
 			// The demo's hosts take only the key made for this run: offering the
 			// user's agent keys first would only spend their auth attempts.

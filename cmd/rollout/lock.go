@@ -99,7 +99,7 @@ func (f *lockFlags) target() (*lockTarget, error) {
 		path:    path,
 		hosts:   lockHosts(p),
 		inv:     l.inv,
-		opts:    engineOptions(consoleFlags{stateDir: f.stateDir, acceptNewKeys: f.acceptNewKeys}, "", l.inv, nil),
+		opts:    engineOptions(consoleFlags{stateDir: f.stateDir, acceptNewKeys: f.acceptNewKeys}, "", l.inv, l.ch),
 		connect: l.ch.Timeouts.Connect,
 	}, nil
 }

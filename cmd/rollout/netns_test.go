@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
-	"github.com/rolloutconsole/rollout/engine/sshx"
 	"github.com/rolloutconsole/rollout/engine/sshx/sshdtest"
 )
 
@@ -227,7 +226,7 @@ func (b *cutBed) restoreAndResume(text string) {
 
 // The link to a fleet host is cut while its apply runs. The console has no
 // way to tell a dead link from a slow command but the keepalive: it notices
-// within (KeepaliveMaxMissed+1)×KeepaliveInterval, ends the host unknown
+// within the change's timeouts.keepalive, ends the host unknown
 // (connection lost) — neither done nor failed, since the command may well
 // have finished on the far side, as it does here — journals why, and stops
 // at the fleet's failed gate, which --yes does not pass. The host that
@@ -236,11 +235,12 @@ func (b *cutBed) restoreAndResume(text string) {
 // finds the change there, never applies it again, and goes on to the end.
 func TestNetnsLinkCutMidApply(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short: waits out the keepalive (about 20s)")
+		t.Skip("short: waits out the keepalive (6s)")
 	}
-	b := newCutBed(t, netnsChange)
+	// timeouts.keepalive sets the bound: a probe every 3s, lost after 6s.
+	b := newCutBed(t, strings.Replace(netnsChange, "rollback: 10s}", "rollback: 10s, keepalive: 6s}", 1))
 	p, answers := b.runAndCut()
-	bound := time.Duration(sshx.DefaultKeepaliveMaxMissed+1) * sshx.DefaultKeepaliveInterval
+	bound := 6 * time.Second
 	took := waitOutputWithin(t, &p.out, "f-2 unknown", bound+10*time.Second)
 	t.Logf("the cut was noticed after %s (keepalive bound %s)", took.Round(time.Millisecond), bound)
 	if took > bound+2*time.Second {
@@ -250,7 +250,7 @@ func TestNetnsLinkCutMidApply(t *testing.T) {
 	sshContains(t, text, "f-2 unknown", "connection lost", "no answer to a keepalive within")
 	last := sshStates(t, text)
 	sshWantState(t, last, engine.StateUnknown, "connection lost", "f-2")
-	if e := last["f-2"].Error; !strings.Contains(e, "f-2") || !strings.Contains(e, "no answer to a keepalive within 10s") {
+	if e := last["f-2"].Error; !strings.Contains(e, "f-2") || !strings.Contains(e, "no answer to a keepalive within 3s") {
 		t.Errorf("f-2's journaled error does not say what happened: %q", e)
 	}
 	b.restoreAndResume(text)

@@ -51,7 +51,7 @@ func newPlanCmd() *cobra.Command {
 // runPreflight reaches every host of the plan and prints what a rollout's
 // preflight gate would show.
 func runPreflight(ctx context.Context, w io.Writer, p *engine.Plan, l *loaded, asJSON, acceptNewKeys bool) error {
-	opts := engineOptions(consoleFlags{acceptNewKeys: acceptNewKeys}, "", l.inv, l.ch.Secrets())
+	opts := engineOptions(consoleFlags{acceptNewKeys: acceptNewKeys}, "", l.inv, l.ch)
 	opts.User = currentUser()
 	rep, hosts, err := engine.Preflight(ctx, p, opts)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/rolloutconsole/rollout/engine/local"
 	"github.com/rolloutconsole/rollout/engine/sshx"
 	"github.com/rolloutconsole/rollout/inventory"
+	"github.com/rolloutconsole/rollout/inventory/change"
 	"github.com/rolloutconsole/rollout/tui"
 	"github.com/rolloutconsole/rollout/tui/plain"
 )
@@ -62,7 +63,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			defer lock.Release()
-			opts := engineOptions(cf, id, l.inv, l.ch.Secrets())
+			opts := engineOptions(cf, id, l.inv, l.ch)
 			opts.InventoryArgs = in.inventoryArgs()
 			eng, err := engine.New(p, opts)
 			if err != nil {
@@ -109,10 +110,19 @@ func currentUser() string {
 	return "unknown"
 }
 
-func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, secrets []string) engine.Options {
+func engineOptions(cf consoleFlags, id string, inv *inventory.Inventory, ch *change.Change) engine.Options {
+	so := sshx.Options{AcceptNewHostKeys: cf.acceptNewKeys, ResolveJump: func(name string) *inventory.Host { return inv.Hosts[name] }}
+	var secrets []string
+	if ch != nil {
+		secrets = ch.Secrets()
+		if k := ch.Timeouts.Keepalive; k > 0 {
+			// Lost once a probe, sent every half of it, goes unanswered twice over.
+			so.KeepaliveInterval, so.KeepaliveMaxMissed = k/2, 1
+		}
+	}
 	return engine.Options{
 		Local:       &local.Transport{},
-		Transport:   sshx.New(sshx.Options{AcceptNewHostKeys: cf.acceptNewKeys, ResolveJump: func(name string) *inventory.Host { return inv.Hosts[name] }}),
+		Transport:   sshx.New(so),
 		StateDir:    cf.stateDir,
 		ID:          id,
 		AutoConfirm: cf.yes,
@@ -234,7 +244,7 @@ func newResumeCmd(rollback bool) *cobra.Command {
 				return err
 			}
 			defer lock.Release()
-			opts := engineOptions(cf, h.ID, l.inv, l.ch.Secrets())
+			opts := engineOptions(cf, h.ID, l.inv, l.ch)
 			opts.RollbackNow = rollback
 			eng, err := engine.Resume(je.path, plans[0], opts)
 			if err != nil {

@@ -271,6 +271,10 @@ type Timeouts struct {
 	Verify   time.Duration `json:"verify"`
 	Rollback time.Duration `json:"rollback"`
 	Swap     time.Duration `json:"swap"`
+	// Keepalive is how long a connection may go without answering a
+	// keepalive probe before it is taken for lost (its host then unknown);
+	// zero means the transport's default (20s over SSH).
+	Keepalive time.Duration `json:"keepalive,omitempty"`
 }
 
 // EnvVar is one environment variable set for the change's commands. A secret

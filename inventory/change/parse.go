@@ -372,7 +372,7 @@ func (p *parser) batches(n yamlx.Node) []Batch {
 
 func (p *parser) timeouts(n yamlx.Node) Timeouts {
 	t := Timeouts{Connect: DefaultConnectTimeout, Apply: DefaultApplyTimeout, Verify: DefaultVerifyTimeout, Rollback: DefaultRollbackTimeout, Swap: DefaultSwapTimeout}
-	f := n.Fields("timeouts", "connect", "apply", "verify", "rollback", "swap")
+	f := n.Fields("timeouts", "connect", "apply", "verify", "rollback", "swap", "keepalive")
 	for k, v := range f {
 		d, ok := v.Duration(k + " timeout")
 		if !ok {
@@ -393,6 +393,12 @@ func (p *parser) timeouts(n yamlx.Node) Timeouts {
 			t.Rollback = d
 		case "swap":
 			t.Swap = d
+		case "keepalive":
+			if d < 2*time.Second {
+				v.Errorf("give 2s or more: a probe goes out every half of it", "the keepalive timeout %s is too short", d)
+				continue
+			}
+			t.Keepalive = d
 		}
 	}
 	return t

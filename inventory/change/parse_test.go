@@ -155,6 +155,8 @@ verify:
 			[]wantErr{{line: 4, near: "1001", msg: "retries 1001 is out of range: give 0 to 1000"}}},
 		{"zero timeout", base + "timeouts: {connect: 0s}\n",
 			[]wantErr{{line: 5, near: "0s", msg: "the connect timeout must be more than zero"}}},
+		{"keepalive too short", base + "timeouts: {keepalive: 1s}\n",
+			[]wantErr{{line: 5, near: "1s", msg: "the keepalive timeout 1s is too short", hint: "give 2s or more: a probe goes out every half of it"}}},
 		{"negative timeout", base + "timeouts: {apply: -1s}\n",
 			[]wantErr{{line: 5, near: "-1s", msg: `apply timeout must be a duration, not a string "-1s"`}}},
 		{"zero soak interval", base + "canary: {soak: 1m, interval: 0s}\n",
@@ -620,7 +622,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.Fleet, Fleet{Batches: DefaultBatches, Parallel: DefaultParallel}) {
 		t.Errorf("fleet %+v", c.Fleet)
 	}
-	want := Timeouts{DefaultConnectTimeout, DefaultApplyTimeout, DefaultVerifyTimeout, DefaultRollbackTimeout, DefaultSwapTimeout}
+	want := Timeouts{Connect: DefaultConnectTimeout, Apply: DefaultApplyTimeout, Verify: DefaultVerifyTimeout, Rollback: DefaultRollbackTimeout, Swap: DefaultSwapTimeout}
 	if c.Timeouts != want {
 		t.Errorf("timeouts %+v", c.Timeouts)
 	}
@@ -1348,5 +1350,22 @@ func TestDigestNewKeys(t *testing.T) {
 			}
 		}
 		seen[name] = d
+	}
+}
+
+func TestKeepaliveTimeout(t *testing.T) {
+	c, err := Parse("change.yaml", []byte("name: n\napply: a\nverify: v\nrollback: r\ntimeouts: {keepalive: 6s}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Timeouts.Keepalive != 6*time.Second {
+		t.Errorf("keepalive %s", c.Timeouts.Keepalive)
+	}
+	plain, err := Parse("change.yaml", []byte("name: n\napply: a\nverify: v\nrollback: r\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Timeouts.Keepalive != 0 || plain.Digest == c.Digest {
+		t.Errorf("without the key: keepalive %s; digests %s, %s", plain.Timeouts.Keepalive, plain.Digest, c.Digest)
 	}
 }
