@@ -72,6 +72,10 @@ Try: rollout demo --fail fleet-07   (the fleet gate fails: practise a rollback)
 					return
 				}
 				fleet.RemoveAll()
+				if !cmd.Flags().Changed("state-dir") {
+					// The summary above names the journal: say it is gone.
+					fmt.Fprintln(cmd.ErrOrStderr(), "demo fleet and its journal removed; run with --keep to keep them (then rollout show ID --state-dir DIR/state)")
+				}
 			}()
 			if !cmd.Flags().Changed("state-dir") {
 				cf.stateDir = filepath.Join(fleet.Dir, "state")
