@@ -54,7 +54,11 @@ func (m *Model) jumpToGroup() {
 func (m *Model) openResize(k string) {
 	g := m.c.st.Gate
 	size := len(g.Next)
-	most := max(size, leftInPhase(m.c.st, g.Phase, g.Batch))
+	most := g.ResizeMax // the engine's own bound
+	if most <= 0 {
+		// A journal from before the gate said (rollout watch of an old one).
+		most = max(size, leftInPhase(m.c.st, g.Phase, g.Batch))
+	}
 	v := size + 1
 	if k == "-" {
 		v = size - 1
