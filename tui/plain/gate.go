@@ -115,12 +115,16 @@ func (c *Console) preflight(pf *engine.PreflightReport) {
 	}
 }
 
-// valueGroups writes "1.24.0 ×29, 1.25.3 ×1", or the one value alone.
+// valueGroups writes "1.24.0 ×29, fleet-07 1.25.3", or the one value
+// alone: a value only one host gave is shown with that host.
 func valueGroups(vgs []engine.ValueGroup) string {
 	var parts []string
 	for _, v := range vgs {
 		text := fmt.Sprintf("%q", v.Value)
-		if len(vgs) > 1 || v.Count > 1 {
+		switch {
+		case len(vgs) > 1 && v.Count == 1 && len(v.Hosts) == 1:
+			text = v.Hosts[0] + " " + text
+		case len(vgs) > 1 || v.Count > 1:
 			text += fmt.Sprintf(" ×%d", v.Count)
 		}
 		parts = append(parts, text)
@@ -181,7 +185,8 @@ func (c *Console) printMore(ts string, ev engine.Event) {
 	switch e := ev.(type) {
 	case engine.PreflightHost:
 		if e.OK {
-			c.printf("%s    %s preflight ok\n", ts, e.Host)
+			// The gate counts the hosts that passed; a line each would bury
+			// the few that did not under thousands that did.
 			return
 		}
 		c.printf("%s    %s preflight %s: %s\n", ts, e.Host, e.Problem, e.Error)
