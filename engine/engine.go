@@ -300,6 +300,34 @@ func (e *Engine) Snapshot() *State {
 	return e.state.clone()
 }
 
+// Controller is the command surface of a running rollout: what a console
+// (the full-screen one, the line one, a test's fake) asks of the engine.
+// *Engine is one.
+type Controller interface {
+	// Decide answers the named gate; a gate that is no longer open fails
+	// with ErrStaleGate.
+	Decide(gate int, d Decision) error
+	// Answer answers the named gate with a decision and what it needs: the
+	// host to exclude or retry, the next batch's size, a reason.
+	Answer(gate int, a Answer) error
+	// FinishNow takes the emergency path forward: the rest of the fleet in
+	// one batch, no more soak or gates. The reason is required.
+	FinishNow(reason string) error
+	// FastRollback rolls every changed host back at once, each verified
+	// once without waits. The reason is required.
+	FastRollback(reason string) error
+	// Pause stops new hosts from starting.
+	Pause() error
+	// Unpause lets hosts start again.
+	Unpause() error
+	// Abort cancels hosts in flight and starts nothing more.
+	Abort() error
+	// Rollback rolls back every host that was changed, newest first.
+	Rollback() error
+}
+
+var _ Controller = (*Engine)(nil)
+
 // Decide answers the named gate. A decision for a gate that is no longer
 // open fails with ErrStaleGate, so a key pressed for one gate can never
 // answer the next.

@@ -20,30 +20,9 @@ import (
 	"github.com/rolloutconsole/rollout/engine"
 )
 
-// Controller is what the console asks of the engine. *engine.Engine is one.
+// Controller is what the console asks of the engine (engine.Controller).
 // A nil Controller makes the console read-only (rollout watch).
-type Controller interface {
-	// Decide answers the named gate; a gate that is no longer open fails
-	// with engine.ErrStaleGate.
-	Decide(gate int, d engine.Decision) error
-	// Answer answers the named gate with a decision and what it needs: the
-	// host to exclude or retry, the next batch's size, a reason.
-	Answer(gate int, a engine.Answer) error
-	// FinishNow takes the emergency path forward: the rest of the fleet in
-	// one batch, no more soak or gates. The reason is required.
-	FinishNow(reason string) error
-	// FastRollback rolls every changed host back at once, each verified
-	// once without waits. The reason is required.
-	FastRollback(reason string) error
-	// Pause stops new hosts from starting.
-	Pause() error
-	// Unpause lets hosts start again.
-	Unpause() error
-	// Abort cancels hosts in flight and starts nothing more.
-	Abort() error
-	// Rollback rolls back every host that was changed, newest first.
-	Rollback() error
-}
+type Controller = engine.Controller
 
 // DefaultArmDelay is how long a gate or a confirmation panel ignores its
 // answering key after it opens: a key typed before the panel could be seen

@@ -17,17 +17,8 @@ import (
 	"github.com/rolloutconsole/rollout/inventory"
 )
 
-// Controller is what the console asks of the engine. *engine.Engine is one.
-type Controller interface {
-	Decide(gate int, d engine.Decision) error
-	Answer(gate int, a engine.Answer) error
-	FinishNow(reason string) error
-	FastRollback(reason string) error
-	Pause() error
-	Unpause() error
-	Abort() error
-	Rollback() error
-}
+// Controller is what the console asks of the engine (engine.Controller).
+type Controller = engine.Controller
 
 // Console prints events and reads answers.
 type Console struct {
