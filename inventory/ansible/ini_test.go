@@ -1,7 +1,6 @@
 package ansible
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 
@@ -78,30 +77,7 @@ func TestParseINI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for g, want := range tt.groups {
-				if inv.Groups[g] == nil {
-					t.Fatalf("no group %s", g)
-				}
-				if got := inv.GroupHosts(g); !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
-					t.Errorf("group %s: %q, want %q", g, got, want)
-				}
-			}
-			for h, want := range tt.vars {
-				vars := inv.HostVars(h)
-				if vars == nil {
-					t.Fatalf("no host %s: %q", h, inv.HostNames)
-				}
-				for k, v := range want {
-					if got, ok := vars[k]; !ok || got.Value != v {
-						t.Errorf("host %s: %s = %q (given: %v), want %q", h, k, got.Value, ok, v)
-					}
-				}
-			}
-			for h, want := range tt.pos {
-				if got := inv.Hosts[h].Pos; got != want {
-					t.Errorf("host %s at %v, want %v", h, got, want)
-				}
-			}
+			checkParsed(t, inv, tt.groups, tt.vars, tt.pos)
 		})
 	}
 }
