@@ -230,23 +230,12 @@ func between(s, start, end string) string {
 
 func TestSigtermAtAGateThenResumeWithoutID(t *testing.T) {
 	b := newLocalBed(t)
-	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", b.state)
-	cmd.Dir = b.dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	waitOutput(t, &out, "== gate 1")
+	cmd, stdin, out := startPlainRun(t, b.dir, b.state)
+	waitOutput(t, out, "== gate 1")
 	stdin.Write([]byte("y\n"))
-	waitOutput(t, &out, "== gate 2")
+	waitOutput(t, out, "== gate 2")
 	cmd.Process.Signal(syscall.SIGTERM)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Fatalf("exit %d (%v)\n%s", code, err, out.String())
 	}

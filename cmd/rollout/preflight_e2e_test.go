@@ -430,17 +430,7 @@ func TestYesAsksAtAPreflightGateWithAnUnreachableHost(t *testing.T) {
 // for the gates that follow, as answers given before their gate are.
 func TestScriptedAnswersGivenAtAnOpenGateAreKept(t *testing.T) {
 	b := newLocalBed(t)
-	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", b.state)
-	cmd.Dir = b.dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, out := startPlainRun(t, b.dir, b.state)
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	defer func() {
@@ -451,7 +441,7 @@ func TestScriptedAnswersGivenAtAnOpenGateAreKept(t *testing.T) {
 			<-done
 		}
 	}()
-	waitOutput(t, &out, "== gate 1")
+	waitOutput(t, out, "== gate 1")
 	// The local example's six gates, answered in one write.
 	if _, err := io.WriteString(stdin, strings.Repeat("y\n", 6)); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,19 @@ func signalBed(t *testing.T, apply string) (dir, state string) {
 	return dir, filepath.Join(dir, "state")
 }
 
+// startPlain starts a plain rollout in dir and answers its first gate.
 func startPlain(t *testing.T, dir, state string) (*exec.Cmd, *syncBuffer) {
+	cmd, stdin, out := startPlainRun(t, dir, state)
+	waitOutput(t, out, "== gate 1")
+	stdin.Write([]byte("y\n"))
+	return cmd, out
+}
+
+// startPlainRun starts `rollout run --plain` in dir with its stdin a pipe
+// the test writes answers to; stdin is closed and the process killed when
+// the test ends.
+func startPlainRun(t *testing.T, dir, state string) (*exec.Cmd, io.WriteCloser, *syncBuffer) {
+	t.Helper()
 	cmd := exec.Command(binary(t), "run", "--plain", "--state-dir", state)
 	cmd.Dir = dir
 	stdin, err := cmd.StdinPipe()
@@ -37,9 +50,7 @@ func startPlain(t *testing.T, dir, state string) (*exec.Cmd, *syncBuffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitOutput(t, &out, "== gate 1")
-	stdin.Write([]byte("y\n"))
-	return cmd, &out
+	return cmd, stdin, &out
 }
 
 // TestSigtermLetsTheHostInFlightFinish: SIGTERM (or SIGHUP) stops new work;
