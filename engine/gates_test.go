@@ -395,3 +395,35 @@ func TestCaptureFailureLeavesTheHostUntouched(t *testing.T) {
 		t.Errorf("t01 %+v", h)
 	}
 }
+
+// Each command says whether another follows it on the connection when it
+// succeeds (Command.More), so that a transport can get that one's session
+// ready meanwhile: a capture (the apply follows), the apply and the swap
+// (their verify follows); never the last check.
+func TestCommandsSayWhetherAnotherFollows(t *testing.T) {
+	spec := defaultSpec()
+	spec.extra = "capture: {version: getversion}\n"
+	ft := fake.New()
+	r := start(t, spec.plan(t), ft, t.TempDir(), proceedAll)
+	if o := r.wait(); o != engine.OutcomeSucceeded {
+		t.Fatalf("outcome %s\n%s", o, r.dump())
+	}
+	want := map[string]bool{"getversion": true, "apply": true, "swap": true, "verify": false, "swapcheck": false}
+	seen := map[string]int{}
+	for _, c := range ft.Calls() {
+		more, ok := want[c.Verb]
+		if !ok {
+			t.Errorf("unexpected command %q on %s", c.Line, c.Host)
+			continue
+		}
+		seen[c.Verb]++
+		if c.More != more {
+			t.Errorf("%s on %s: More = %v, want %v", c.Line, c.Host, c.More, more)
+		}
+	}
+	for verb := range want {
+		if seen[verb] == 0 {
+			t.Errorf("no %s command ran", verb)
+		}
+	}
+}

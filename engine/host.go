@@ -170,13 +170,22 @@ func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
 // that is already under way (runHostsAhead), so that when a slot frees up
 // the host starts at once instead of after a handshake: with every slot
 // busy for as long as its command runs, the next hosts' handshakes happen
-// meanwhile. Nothing runs on the connection and nothing is journaled until
+// meanwhile. A connection that can (Warmer) also gets its first command's
+// session ready; one kept from preflight gets only that. Nothing runs on the connection and nothing is journaled until
 // the host's turn comes (connecting, then applying); a host whose turn
 // never comes (abort, failures over budget) has it closed at the end.
 // It dials within Timeouts.Connect, like a dial in turn; a failure is not
 // reported but tried again in turn.
 func (e *Engine) predial(name string) {
 	hr := e.hostRun(name)
+	if hr.conn != nil && hr.pre == nil {
+		// Kept from preflight: its first command's session can still be
+		// made ready ahead of the turn.
+		if w, ok := hr.conn.(Warmer); ok && !connDead(hr.conn) {
+			w.Warm()
+		}
+		return
+	}
 	if hr.conn != nil || hr.pre != nil || e.preCtx == nil {
 		return
 	}
@@ -191,6 +200,9 @@ func (e *Engine) predial(name string) {
 		dctx, cancel := context.WithTimeout(e.preCtx, e.plan.Change.Timeouts.Connect)
 		defer cancel()
 		p.conn, p.err = e.dialWith(e.preCtx, dctx, t, hr.host)
+		if w, ok := p.conn.(Warmer); ok && p.err == nil {
+			w.Warm()
+		}
 	}()
 }
 
@@ -281,7 +293,8 @@ func (e *Engine) captureBefore(ctx context.Context, hr *hostRun) outcome {
 	lookup := e.vars(hr, nil)
 	values := make(map[string]string, len(e.plan.Change.Capture))
 	for _, c := range e.plan.Change.Capture {
-		v, o := e.capture(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+		// Another capture or the apply follows.
+		v, o := e.capture(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup, true)
 		if !o.ok {
 			if o.kind != "canceled" {
 				o.err = fmt.Sprintf("capture %s: %s (nothing was changed)", c.Name, o.err)
@@ -300,9 +313,16 @@ func (e *Engine) captureBefore(ctx context.Context, hr *hostRun) outcome {
 }
 
 // run runs one step on the host's connection with the step's timeout,
-// streaming output into the journal.
-func (e *Engine) run(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool)) outcome {
-	return e.runTo(ctx, hr, step, timeout, lookup, nil)
+// streaming output into the journal. more says that another command
+// follows on the connection if this one succeeds (Command.More).
+func (e *Engine) run(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool), more bool) outcome {
+	return e.runTo(ctx, hr, step, timeout, lookup, more, nil)
+}
+
+// runsCommand reports whether any of checks runs a command on the host, so
+// that the step before them can say More.
+func runsCommand(checks []change.Check) bool {
+	return slices.ContainsFunc(checks, func(c change.Check) bool { return c.Run != nil })
 }
 
 // maxCaptured bounds what a capture or fingerprint command's output keeps.
@@ -312,9 +332,9 @@ const maxCaptured = 4096
 // any output (secrets redacted, control characters made inert), trailing
 // blank lines dropped and cut at maxCaptured. Its stderr is journaled as
 // output, so a failing capture shows why.
-func (e *Engine) capture(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool)) (string, outcome) {
+func (e *Engine) capture(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool), more bool) (string, outcome) {
 	var b strings.Builder
-	o := e.runTo(ctx, hr, step, timeout, lookup, func(s Stream, line []byte) bool {
+	o := e.runTo(ctx, hr, step, timeout, lookup, more, func(s Stream, line []byte) bool {
 		if s != Stdout {
 			return false
 		}
@@ -335,7 +355,7 @@ func (e *Engine) capture(ctx context.Context, hr *hostRun, step change.Step, tim
 
 // runTo is run with a tap: each output line is first offered to keep, and
 // journaled only when keep is nil or returns false.
-func (e *Engine) runTo(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool), keep func(Stream, []byte) bool) outcome {
+func (e *Engine) runTo(ctx context.Context, hr *hostRun, step change.Step, timeout time.Duration, lookup func(string) (string, bool), more bool, keep func(Stream, []byte) bool) outcome {
 	line, err := step.Run.Render(lookup)
 	if err != nil {
 		return outcome{state: StateFailed, err: err.Error(), kind: "config"}
@@ -354,7 +374,7 @@ func (e *Engine) runTo(ctx context.Context, hr *hostRun, step change.Step, timeo
 			}
 		}
 	}
-	code, err := hr.conn.Run(sctx, Command{Line: line, Env: e.env(), PTY: step.PTY}, sink)
+	code, err := hr.conn.Run(sctx, Command{Line: line, Env: e.env(), PTY: step.PTY, More: more}, sink)
 	out.flush()
 	switch {
 	case err == nil && code == 0:
@@ -389,14 +409,19 @@ func (e *Engine) env() []EnvVar {
 }
 
 // verify runs every check with its retries; the first check that fails all
-// its tries fails the host.
-func (e *Engine) verify(ctx context.Context, hr *hostRun, checks []change.Check, lookup func(string) (string, bool)) outcome {
+// its tries fails the host. then says that a command follows the checks on
+// the connection if they pass.
+func (e *Engine) verify(ctx context.Context, hr *hostRun, checks []change.Check, lookup func(string) (string, bool), then bool) outcome {
 	for i, c := range checks {
 		tries := c.Retries + 1
+		more := then
+		if i+1 < len(checks) {
+			more = runsCommand(checks[i+1:])
+		}
 		for try := 1; ; try++ {
 			var o outcome
 			if c.Run != nil {
-				o = e.run(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup)
+				o = e.run(ctx, hr, c.Step, e.plan.Change.Timeouts.Verify, lookup, more)
 			} else {
 				o = e.netCheck(ctx, hr, c, lookup)
 			}
@@ -442,7 +467,7 @@ func (e *Engine) applyJob(phase Phase) func(context.Context, *hostRun) HostState
 			return e.finish(hr, phase, journalFailed(err))
 		}
 		lookup := e.vars(hr, nil)
-		if o := e.run(ctx, hr, e.plan.Change.Apply, e.plan.Change.Timeouts.Apply, lookup); !o.ok {
+		if o := e.run(ctx, hr, e.plan.Change.Apply, e.plan.Change.Timeouts.Apply, lookup, runsCommand(e.plan.Change.Verify)); !o.ok {
 			if o.err != "" && o.kind != "canceled" && o.kind != "connection lost" {
 				o.err = "apply: " + o.err
 			}
@@ -477,7 +502,7 @@ func (e *Engine) verifyJob(phase Phase, working, passed HostState) func(context.
 		if err := e.setHost(hr, phase, working, "", ""); err != nil {
 			return e.finish(hr, phase, journalFailed(err))
 		}
-		if o := e.verify(ctx, hr, e.plan.Change.Verify, e.vars(hr, nil)); !o.ok {
+		if o := e.verify(ctx, hr, e.plan.Change.Verify, e.vars(hr, nil), false); !o.ok {
 			return e.finish(hr, phase, o)
 		}
 		return e.finish(hr, phase, outcome{ok: true, state: passed})
@@ -504,7 +529,7 @@ func (e *Engine) rollbackJob(phase func(string) Phase) func(context.Context, *ho
 			return fail(o)
 		}
 		lookup := e.vars(hr, nil)
-		if o := e.run(ctx, hr, e.plan.Change.Rollback, e.plan.Change.Timeouts.Rollback, lookup); !o.ok {
+		if o := e.run(ctx, hr, e.plan.Change.Rollback, e.plan.Change.Timeouts.Rollback, lookup, runsCommand(e.plan.Change.RollbackVerify)); !o.ok {
 			o.err = "rollback: " + o.err
 			return fail(o)
 		}
@@ -516,7 +541,7 @@ func (e *Engine) rollbackJob(phase func(string) Phase) func(context.Context, *ho
 				checks[i].Retries = 0
 			}
 		}
-		if o := e.verify(ctx, hr, checks, lookup); !o.ok {
+		if o := e.verify(ctx, hr, checks, lookup, false); !o.ok {
 			o.err = "after rollback, " + o.err
 			return fail(o)
 		}

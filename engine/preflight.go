@@ -157,15 +157,15 @@ func (e *Engine) preflightHost(ctx context.Context, name, lockPath string) (r Pr
 		r.LockTaken = true
 	}
 	lookup := e.vars(hr, nil)
-	if o := e.verify(ctx, hr, e.plan.Change.Preflight, lookup); !o.ok {
+	if o := e.verify(ctx, hr, e.plan.Change.Preflight, lookup, len(e.plan.Change.Fingerprint) > 0); !o.ok {
 		r.Problem, r.Error = "failed", "preflight"+strings.TrimPrefix(o.err, "verify")
 		if o.kind == "connection lost" || o.kind == "canceled" {
 			r.Problem = "unreachable"
 		}
 		return r, gotLock
 	}
-	for _, f := range e.plan.Change.Fingerprint {
-		v, o := e.capture(ctx, hr, f.Step, e.plan.Change.Timeouts.Verify, lookup)
+	for i, f := range e.plan.Change.Fingerprint {
+		v, o := e.capture(ctx, hr, f.Step, e.plan.Change.Timeouts.Verify, lookup, i+1 < len(e.plan.Change.Fingerprint))
 		if !o.ok {
 			v = "(failed: " + o.err + ")"
 		}

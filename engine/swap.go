@@ -38,13 +38,13 @@ func (e *Engine) swapJob(back bool) job {
 			return StateUnknown
 		}
 		lookup := e.swapVars(hr, promote, demote)
-		if o := e.run(ctx, hr, sw.Run, e.plan.Change.Timeouts.Swap, lookup); !o.ok {
+		if o := e.run(ctx, hr, sw.Run, e.plan.Change.Timeouts.Swap, lookup, runsCommand(sw.Verify)); !o.ok {
 			return fail(o, "swap")
 		}
 		if set(StateVerifying, "") == StateUnknown {
 			return StateUnknown
 		}
-		if o := e.verify(ctx, hr, sw.Verify, lookup); !o.ok {
+		if o := e.verify(ctx, hr, sw.Verify, lookup, false); !o.ok {
 			return fail(o, "swap")
 		}
 		return set(StateDone, "")
@@ -62,7 +62,7 @@ func (e *Engine) swapVerifyJob() job {
 		}
 		o := e.dial(ctx, hr)
 		if o.ok {
-			o = e.verify(ctx, hr, e.plan.Change.Swap.Verify, e.swapVars(hr, pp.Promote, pp.Demote))
+			o = e.verify(ctx, hr, e.plan.Change.Swap.Verify, e.swapVars(hr, pp.Promote, pp.Demote), false)
 		}
 		ev.State = StateDone
 		if !o.ok {

@@ -67,6 +67,21 @@ type Command struct {
 	// PTY asks for a terminal: sudo with requiretty works, and a hang-up on
 	// abort reaches the whole process group.
 	PTY bool
+	// More says another command will run on this connection as soon as
+	// this one succeeds (verify after apply, apply after capture). A
+	// transport may then prepare that command's session while this one
+	// runs — for SSH a session and its shell, waiting for the command — so
+	// that it starts without the round trips and remote fork and exec a new
+	// session costs. It is only a hint: nothing else changes.
+	More bool
+}
+
+// A Conn may also be a Warmer: the engine calls Warm on a connection it
+// opened ahead of its host's turn, so that the first command, too, finds
+// its session ready. Warm returns at once; what it prepares is released by
+// Close, or unused by a command that cannot use it (one with a PTY).
+type Warmer interface {
+	Warm()
 }
 
 // EnvVar is one environment variable for a Command.

@@ -50,6 +50,7 @@ type Call struct {
 	Host string
 	Verb string // apply, verify, rollback, swap, …
 	Line string
+	More bool // the engine's hint that another command follows (Command.More)
 	Exit int
 	Err  error
 }
@@ -189,7 +190,7 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 	verb, _, _ := strings.Cut(strings.TrimSpace(cmd.Line), " ")
 	t := c.t
 	if !c.Alive() {
-		return c.done(verb, cmd.Line, -1, fmt.Errorf("%s: %w", c.host, engine.ErrConnectionLost))
+		return c.done(verb, cmd, -1, fmt.Errorf("%s: %w", c.host, engine.ErrConnectionLost))
 	}
 	t.mu.Lock()
 	s := t.scripts[c.host]
@@ -212,7 +213,7 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 		select {
 		case <-time.After(s.Latency):
 		case <-ctx.Done():
-			return c.done(verb, cmd.Line, -1, ctx.Err())
+			return c.done(verb, cmd, -1, ctx.Err())
 		}
 	}
 	for _, l := range s.Output {
@@ -228,15 +229,15 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 		t.mu.Unlock()
 		if s.Hang {
 			<-ctx.Done()
-			return c.done(verb, cmd.Line, -1, ctx.Err())
+			return c.done(verb, cmd, -1, ctx.Err())
 		}
 		if s.Drop {
-			return c.done(verb, cmd.Line, -1, fmt.Errorf("%s: %w", c.host, engine.ErrConnectionLost))
+			return c.done(verb, cmd, -1, fmt.Errorf("%s: %w", c.host, engine.ErrConnectionLost))
 		}
 		if s.ApplyExit == 0 {
 			t.setVersion(c.host, "new")
 		}
-		return c.done(verb, cmd.Line, s.ApplyExit, nil)
+		return c.done(verb, cmd, s.ApplyExit, nil)
 	case "verify":
 		t.mu.Lock()
 		t.verifies[c.host]++
@@ -245,16 +246,16 @@ func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFun
 		fail := s.VerifyFails < 0 || n <= s.VerifyFails || (s.VerifyFailsFrom > 0 && n >= s.VerifyFailsFrom)
 		if fail {
 			out(engine.Stderr, []byte("health check failed"))
-			return c.done(verb, cmd.Line, 1, nil)
+			return c.done(verb, cmd, 1, nil)
 		}
-		return c.done(verb, cmd.Line, 0, nil)
+		return c.done(verb, cmd, 0, nil)
 	case "rollback":
 		if s.RollbackExit == 0 {
 			t.setVersion(c.host, "old")
 		}
-		return c.done(verb, cmd.Line, s.RollbackExit, nil)
+		return c.done(verb, cmd, s.RollbackExit, nil)
 	}
-	return c.done(verb, cmd.Line, s.Exits[verb], nil)
+	return c.done(verb, cmd, s.Exits[verb], nil)
 }
 
 func (t *Transport) setVersion(host, v string) {
@@ -263,9 +264,9 @@ func (t *Transport) setVersion(host, v string) {
 	t.mu.Unlock()
 }
 
-func (c *conn) done(verb, line string, code int, err error) (int, error) {
+func (c *conn) done(verb string, cmd engine.Command, code int, err error) (int, error) {
 	c.t.mu.Lock()
-	c.t.calls = append(c.t.calls, Call{Host: c.host, Verb: verb, Line: line, Exit: code, Err: err})
+	c.t.calls = append(c.t.calls, Call{Host: c.host, Verb: verb, Line: cmd.Line, More: cmd.More, Exit: code, Err: err})
 	c.t.mu.Unlock()
 	return code, err
 }

@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -25,10 +26,34 @@ type conn struct {
 	sessions chan struct{}
 	forward  bool
 	once     sync.Once
+
+	// terminator ends a command sent to a warm session (random, so no
+	// command line is ever taken for it).
+	terminator string
+	wmu        sync.Mutex
+	warm       *warmSession // the session prepared for the next command
+	closed     bool         // under wmu: Close has run, warm no more
+}
+
+// warmSession is a session started ahead of its command (Warm, or a
+// command with More): the wrapper is already running on the host, waiting
+// on stdin for the line to run. It holds one of the connection's session
+// slots from the start.
+type warmSession struct {
+	ready chan struct{} // closed once s or err is set
+	s     *session
+	err   error
+}
+
+// session is an open session with its pipes.
+type session struct {
+	*ssh.Session
+	stdin          io.WriteCloser
+	stdout, stderr io.Reader
 }
 
 func newConn(t *Transport, host string, cl *client, via *sharedClient, forwardAgent bool) *conn {
-	c := &conn{t: t, host: host, cl: cl, via: via, sessions: make(chan struct{}, t.MaxSessionsPerConn)}
+	c := &conn{t: t, host: host, cl: cl, via: via, sessions: make(chan struct{}, t.MaxSessionsPerConn), terminator: "rollout-" + rand.Text()}
 	if forwardAgent {
 		if sock := t.agentSocket(); sock != "" {
 			// Each forwarded request dials the agent afresh, so nothing
@@ -43,6 +68,10 @@ func newConn(t *Transport, host string, cl *client, via *sharedClient, forwardAg
 func (c *conn) Close() error {
 	var err error
 	c.once.Do(func() {
+		c.wmu.Lock()
+		c.closed = true
+		c.wmu.Unlock()
+		c.dropWarm() // closing the client ends it anyway; this frees its slot
 		lost := c.cl.dead()
 		err = c.cl.Close()
 		if c.via != nil {
@@ -60,12 +89,32 @@ func (c *conn) lost() error { return lostError(c.host, c.cl.lostReason()) }
 
 // Run runs cmd in a session of its own, under the wrapper that makes it
 // killable (see the package doc), streaming stdout and stderr line by line.
+// With cmd.More it warms a session for the next command while cmd runs
+// (see Warm), and drops it again if cmd fails: nothing may follow then.
 func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
+	code, err := c.run1(ctx, cmd, out)
+	if cmd.More && (err != nil || code != 0) {
+		c.dropWarm()
+	}
+	return code, err
+}
+
+func (c *conn) run1(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
 	if c.cl.dead() {
 		return -1, c.lost()
+	}
+	if !cmd.PTY {
+		if ss := c.takeWarm(ctx, cmd); ss != nil {
+			defer func() { <-c.sessions }()
+			defer ss.Close()
+			return c.runWarm(ctx, ss, cmd, out)
+		}
+		if err := ctx.Err(); err != nil {
+			return -1, err
+		}
 	}
 	select {
 	case c.sessions <- struct{}{}:
@@ -138,26 +187,34 @@ func (c *conn) openSessionOnce(ctx context.Context) (*ssh.Session, error) {
 	}
 }
 
+// pipes attaches the session's stdin, stdout and stderr. They are local:
+// they cannot block or fail on the network.
+func pipes(sess *ssh.Session) (*session, error) {
+	ss := &session{Session: sess}
+	var err error
+	if ss.stdin, err = sess.StdinPipe(); err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	if ss.stdout, err = sess.StdoutPipe(); err != nil {
+		return nil, fmt.Errorf("stdout: %w", err)
+	}
+	if ss.stderr, err = sess.StderrPipe(); err != nil {
+		return nil, fmt.Errorf("stderr: %w", err)
+	}
+	return ss, nil
+}
+
 func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, out engine.OutputFunc) (int, error) {
-	// The pipes are local: they cannot block or fail on the network.
-	stdin, err := sess.StdinPipe()
+	ss, err := pipes(sess)
 	if err != nil {
-		return -1, c.setupError(ctx, "stdin", err)
-	}
-	stdout, err := sess.StdoutPipe()
-	if err != nil {
-		return -1, c.setupError(ctx, "stdout", err)
-	}
-	stderr, err := sess.StderrPipe()
-	if err != nil {
-		return -1, c.setupError(ctx, "stderr", err)
+		return -1, c.setupError(ctx, "session", err)
 	}
 
 	// From here on a cancel stops the command, or, should the peer not
 	// even answer the requests that set the session up, the connection.
 	finished := make(chan struct{})
 	defer close(finished)
-	stop := context.AfterFunc(ctx, func() { c.cancel(sess, stdin, cmd.PTY, finished) })
+	stop := context.AfterFunc(ctx, func() { c.cancel(sess, ss.stdin, cmd.PTY, finished) })
 	defer stop()
 
 	if c.forward {
@@ -171,7 +228,41 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 			return -1, c.setupError(ctx, "request pty", err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	if err := sess.Start(remoteCommand(cmd, c.t.Grace)); err != nil {
+		return -1, c.setupError(ctx, "start", err)
+	}
+	if cmd.More {
+		c.Warm()
+	}
+	return c.collect(ctx, ss, out)
+}
 
+// runWarm runs cmd in a warm session: its wrapper is already running and
+// only waits for the line on stdin.
+func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out engine.OutputFunc) (int, error) {
+	in, _ := warmInput(engine.WithEnv(cmd), c.terminator) // takeWarm checked it fits
+	finished := make(chan struct{})
+	defer close(finished)
+	// The line goes before any cancel can write to the same stdin. It is a
+	// few bytes into a fresh channel's window: the write does not wait on
+	// the peer, and a dead connection fails it.
+	if _, err := io.WriteString(ss.stdin, in); err != nil {
+		return -1, c.setupError(ctx, "send the command", err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
+	defer stop()
+	if cmd.More {
+		c.Warm()
+	}
+	return c.collect(ctx, ss, out)
+}
+
+// collect streams a started command's output to out and returns its exit
+// status, or why there is none.
+func (c *conn) collect(ctx context.Context, ss *session, out engine.OutputFunc) (int, error) {
 	// out is called from two readers, and never once Run has returned.
 	var mu sync.Mutex
 	returned := false
@@ -188,13 +279,6 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 		mu.Unlock()
 	}()
 
-	if err := ctx.Err(); err != nil {
-		return -1, err
-	}
-	if err := sess.Start(remoteCommand(cmd, c.t.Grace)); err != nil {
-		return -1, c.setupError(ctx, "start", err)
-	}
-
 	var wg sync.WaitGroup
 	wg.Add(2)
 	read := func(r io.Reader, s engine.Stream) {
@@ -203,10 +287,10 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 		// Keep the channel's window open if the scanner stopped early.
 		_, _ = io.Copy(io.Discard, r)
 	}
-	go read(stdout, engine.Stdout)
-	go read(stderr, engine.Stderr)
+	go read(ss.stdout, engine.Stdout)
+	go read(ss.stderr, engine.Stderr)
 	wg.Wait()
-	werr := sess.Wait()
+	werr := ss.Wait()
 
 	if err := ctx.Err(); err != nil {
 		if c.cl.dead() {
@@ -235,6 +319,101 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 		}
 	}
 	return -1, fmt.Errorf("%s: wait: %w", c.host, werr)
+}
+
+// Warm starts a session for the next command, unless one is ready or being
+// started, a free session slot is lacking, or the connection is closed. It
+// returns at once: the session opens and its wrapper starts in the
+// background, and Run takes it for the next command without a PTY. An
+// unused one ends when the connection closes (its wrapper reads end of
+// file and exits without running anything).
+func (c *conn) Warm() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed || c.warm != nil || c.cl.dead() {
+		return
+	}
+	select {
+	case c.sessions <- struct{}{}:
+	default:
+		return
+	}
+	w := &warmSession{ready: make(chan struct{})}
+	c.warm = w
+	go func() {
+		defer close(w.ready)
+		// Bounded like a handshake: a peer that stops answering here is
+		// noticed by keepalives, and Run falls back to a session of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sess, err := c.openSession(ctx)
+		if err != nil {
+			w.err = err
+			return
+		}
+		ss, err := pipes(sess)
+		if err == nil && c.forward {
+			err = agent.RequestAgentForwarding(sess)
+		}
+		if err == nil {
+			err = sess.Start(warmCommand(c.terminator, c.t.Grace))
+		}
+		if err != nil {
+			sess.Close()
+			w.err = err
+			return
+		}
+		w.s = ss
+	}()
+}
+
+// takeWarm hands Run the warm session, with its slot, if there is one and
+// cmd can be sent to it, waiting for it to be ready; nil means open a
+// session as usual (none, it failed, or ctx ended meanwhile: Run checks).
+func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) *session {
+	c.wmu.Lock()
+	w := c.warm
+	if w == nil {
+		c.wmu.Unlock()
+		return nil
+	}
+	if _, ok := warmInput(engine.WithEnv(cmd), c.terminator); !ok {
+		c.wmu.Unlock()
+		return nil // left for a later command
+	}
+	c.warm = nil
+	c.wmu.Unlock()
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		go c.release(w)
+		return nil
+	}
+	if w.err != nil {
+		<-c.sessions
+		return nil
+	}
+	return w.s
+}
+
+// dropWarm closes the warm session, if any, freeing its slot.
+func (c *conn) dropWarm() {
+	c.wmu.Lock()
+	w := c.warm
+	c.warm = nil
+	c.wmu.Unlock()
+	if w != nil {
+		go c.release(w)
+	}
+}
+
+// release closes a warm session once it is ready, and frees its slot.
+func (c *conn) release(w *warmSession) {
+	<-w.ready
+	if w.s != nil {
+		w.s.Close()
+	}
+	<-c.sessions
 }
 
 func (c *conn) setupError(ctx context.Context, stage string, err error) error {

@@ -55,6 +55,21 @@
 // Processes the command itself moved out of its group (daemons that call
 // setsid) are, as with OpenSSH, out of reach.
 //
+// # Warm sessions
+//
+// A new session costs two round trips (open, exec) and, on the host, sshd's
+// fork and the shells' execs before the command starts. When the engine
+// says another command follows (engine.Command.More: verify after apply), or
+// opened the connection ahead of the host's turn (Warm), the next session is
+// opened and its wrapper started while the current command runs or the
+// host waits: the wrapper reads the command line from stdin, up to a random
+// terminator line, and then goes on exactly as the wrapper of a command
+// passed as an argument. A warm session takes one of the connection's
+// session slots; an unused one reads end of file when the connection closes
+// and exits without running anything, and one warmed by a command that
+// failed is closed at once. Commands with a PTY, and lines over 16 KiB,
+// are passed as arguments as before.
+//
 // Environment variables are quoted into the command line (engine.WithEnv):
 // most sshd configurations refuse SetEnv.
 package sshx

@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rolloutconsole/rollout/engine"
@@ -72,9 +73,44 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 	if cmd.PTY {
 		return "exec /bin/sh -c " + shell.Quote(wrapperPTY) + " rollout " + shell.Quote(line)
 	}
-	secs := int((grace + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
+	return "exec /bin/sh -c " + shell.Quote(wrapperNoPTY) + " rollout " + shell.Quote(line) + " " + strconv.Itoa(graceSeconds(grace))
+}
+
+// warmPrefix is what a warm session runs before wrapperNoPTY: it reads the
+// command from stdin, line by line, up to a line that is the terminator
+// ("$2", random per connection), then goes on as the wrapper would with
+// "$1" the command and "$2" the grace period. End of file before the
+// terminator (the session was closed unused) exits quietly. Lines are
+// joined with a newline made by printf, only for a command of more than
+// one line (it costs a fork). Its variables are unset before the command
+// starts, so an exported one of the same name is not handed on changed.
+const warmPrefix = `_rl=; _rf=; _rc=; _rg=; _rn=; ` +
+	`while IFS= read -r _rl; do ` +
+	`if [ "$_rl" = "$2" ]; then _rf=1; break; fi; ` +
+	`if [ -n "$_rg" ]; then [ -n "$_rn" ] || { _rn=$(printf '\nx'); _rn=${_rn%x}; }; _rc=$_rc$_rn$_rl; else _rc=$_rl; _rg=1; fi; ` +
+	`done; [ -n "$_rf" ] || exit 0; set -- "$_rc" "$1"; unset _rl _rf _rc _rg _rn; `
+
+// maxWarmLine bounds the commands sent to a warm session: the shell's read
+// takes stdin a byte at a time, so a very long command is cheaper as an
+// argument.
+const maxWarmLine = 16 << 10
+
+// warmCommand is the exec request for a warm session: the wrapper, waiting
+// on stdin for its command and the terminator.
+func warmCommand(terminator string, grace time.Duration) string {
+	return "exec /bin/sh -c " + shell.Quote(warmPrefix+wrapperNoPTY) + " rollout " + strconv.Itoa(graceSeconds(grace)) + " " + shell.Quote(terminator)
+}
+
+// warmInput is what a warm session reads: the command's line, then the
+// terminator. ok is false when the line cannot be sent this way (too long,
+// or it holds the terminator as a line of its own).
+func warmInput(line, terminator string) (in string, ok bool) {
+	if len(line) > maxWarmLine || strings.Contains("\n"+line+"\n", "\n"+terminator+"\n") {
+		return "", false
 	}
-	return "exec /bin/sh -c " + shell.Quote(wrapperNoPTY) + " rollout " + shell.Quote(line) + " " + strconv.Itoa(secs)
+	return line + "\n" + terminator + "\n", true
+}
+
+func graceSeconds(grace time.Duration) int {
+	return max(1, int((grace+time.Second-1)/time.Second))
 }

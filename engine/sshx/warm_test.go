@@ -1,0 +1,166 @@
+package sshx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolloutconsole/rollout/engine"
+	"github.com/rolloutconsole/rollout/engine/sshx/sshdtest"
+)
+
+// warmed waits until the connection's warm session is ready and says
+// whether there is one that started.
+func warmed(t *testing.T, c *conn) bool {
+	t.Helper()
+	c.wmu.Lock()
+	w := c.warm
+	c.wmu.Unlock()
+	if w == nil {
+		return false
+	}
+	select {
+	case <-w.ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the warm session was not ready within 10s")
+	}
+	return w.err == nil && w.s != nil
+}
+
+func hasWarm(c *conn) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.warm != nil
+}
+
+// A command sent to a warm session reaches sh exactly as one sent as an
+// argument does: lines, blank lines, leading and trailing blanks,
+// backslashes, quotes, a trailing newline, the environment. Each Run takes
+// the session Warm or the previous command's More prepared.
+func TestWarmSessionRunsCommandsExactly(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	env := []engine.EnvVar{{Name: "V", Value: "it's \"v\" \\ $HOME\nline two"}}
+	lines := []string{
+		`echo one`,
+		"echo 'a  b'\n\n  printf '%s\\n' \"  lead\" 'back\\slash' \"$V\"\nexit 3",
+		"printf '%s|' \"$1\" x\necho\n",
+		`_rc=kept; _rl=kept; echo "${_rc}${_rl}" "${_rn-unset}"`,
+		"echo " + c.terminator + "x", // the terminator, not on a line of its own
+	}
+	c.Warm()
+	for i, line := range lines {
+		if !warmed(t, c) {
+			t.Fatalf("command %d: no warm session ready", i)
+		}
+		cmd := engine.Command{Line: line, Env: env, More: true}
+		wc, wo, werr := runCmd(t, c, cmd)
+		if hasWarm(c) != (wc == 0) {
+			t.Fatalf("command %d: exit %d, and a session warming is %v: More warms one only after success", i, wc, hasWarm(c))
+		}
+		c.dropWarm()
+		cc, co, cerr := runCmd(t, c, cmd) // cold: no warm session now
+		if werr != nil || cerr != nil || wc != cc {
+			t.Fatalf("command %d: warm: code %d err %v; cold: code %d err %v", i, wc, werr, cc, cerr)
+		}
+		for _, st := range []engine.Stream{engine.Stdout, engine.Stderr} {
+			if got, want := wo.lines(st), co.lines(st); !reflect.DeepEqual(got, want) {
+				t.Errorf("command %d stream %d: warm %q, cold %q", i, st, got, want)
+			}
+		}
+		c.Warm()
+	}
+	// A command that holds the terminator as a line of its own is sent as
+	// an argument, and the warm session is left for the next one.
+	code, o, err := runCmd(t, c, engine.Command{Line: "cat <<EOF\n" + c.terminator + "\nEOF"})
+	if err != nil || code != 0 || !reflect.DeepEqual(o.lines(engine.Stdout), []string{c.terminator}) {
+		t.Fatalf("terminator line: code %d err %v out %q", code, err, o.lines(engine.Stdout))
+	}
+	if !warmed(t, c) {
+		t.Fatal("a command that could not use the warm session took it")
+	}
+}
+
+// A command that fails, with More, drops the session it warmed: nothing
+// follows a failed step, and the host is left with no idle shell.
+func TestWarmSessionDroppedOnFailure(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	if code, _, err := runCmd(t, c, engine.Command{Line: "exit 4", More: true}); err != nil || code != 4 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+	if hasWarm(c) {
+		t.Fatal("a failed command with More left a warm session")
+	}
+	if code, _, err := runCmd(t, c, engine.Command{Line: "true"}); err != nil || code != 0 {
+		t.Fatalf("after: code %d, err %v", code, err)
+	}
+}
+
+// A command in a warm session is killable like any other: on cancel every
+// process of it is gone, and the connection still works.
+func TestWarmSessionCancel(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{Grace: time.Second}), s.host("web-1", kh))
+	c.Warm()
+	if !warmed(t, c) {
+		t.Fatal("no warm session")
+	}
+	m := marker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	var o output
+	code, err := c.Run(ctx, engine.Command{Line: fmt.Sprintf("sleep %s | cat; echo never", m)}, o.add)
+	if !errors.Is(err, context.DeadlineExceeded) || code != -1 {
+		t.Fatalf("code %d, err %v; want -1, context.DeadlineExceeded", code, err)
+	}
+	waitGone(t, "sleep "+m, 5*time.Second)
+	if code, _, err := runCmd(t, c, engine.Command{Line: "echo again"}); err != nil || code != 0 {
+		t.Fatalf("the connection is unusable after a cancel: code %d, err %v", code, err)
+	}
+}
+
+// A warm session never used leaves nothing behind on the host once the
+// connection closes: its shell reads end of file and exits, running nothing.
+func TestWarmSessionUnusedEnds(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	c.Warm()
+	if !warmed(t, c) {
+		t.Fatal("no warm session")
+	}
+	sshdtest.WaitFor(t, "the warm session's shell on the host", 5*time.Second, func() bool {
+		return len(sshdtest.Processes(c.terminator)) > 0
+	})
+	c.Close()
+	waitGone(t, c.terminator, 5*time.Second)
+}
+
+// With one session per connection, Warm finds no free slot while a command
+// runs and does nothing, and nothing waits on a slot it holds.
+func TestWarmSessionOneSlot(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{MaxSessionsPerConn: 1}), s.host("web-1", kh))
+	for i := 0; i < 3; i++ {
+		code, o, err := runCmd(t, c, engine.Command{Line: "echo " + fmt.Sprint(i), More: true})
+		if err != nil || code != 0 || strings.Join(o.lines(engine.Stdout), "") != fmt.Sprint(i) {
+			t.Fatalf("run %d: code %d, err %v, out %q", i, code, err, o.lines(engine.Stdout))
+		}
+	}
+	c.Warm() // idle now: this one gets the slot, and the next Run uses it
+	if !warmed(t, c) {
+		t.Fatal("no warm session with the slot free")
+	}
+	if code, _, err := runCmd(t, c, engine.Command{Line: "true"}); err != nil || code != 0 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+}
