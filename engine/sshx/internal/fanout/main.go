@@ -42,6 +42,8 @@ func run() error {
 		parallel   = flag.Int("parallel", 50, "hosts at once")
 		handshakes = flag.Int("handshakes", 0, "MaxConcurrentHandshakes (0: the transport's default)")
 		cmd        = flag.String("cmd", "true", "command to run")
+		commands   = flag.Int("commands", 1, "commands run per host, one after another (apply, then verify)")
+		warm       = flag.Bool("warm", false, "each command but the last says another follows (engine.Command.More), so the next one's session is warmed")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile here")
 	)
 	flag.Parse()
@@ -77,7 +79,7 @@ func run() error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := one(tr, h, *cmd); err != nil {
+			if err := one(tr, h, *cmd, *commands, *warm); err != nil {
 				failed.Add(1)
 				firstErr.Do(func() { fmt.Fprintln(os.Stderr, "fanout:", err) })
 			}
@@ -92,7 +94,7 @@ func run() error {
 	return nil
 }
 
-func one(tr *sshx.Transport, h *inventory.Host, cmd string) error {
+func one(tr *sshx.Transport, h *inventory.Host, cmd string, commands int, warm bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := tr.Dial(ctx, h)
@@ -100,12 +102,14 @@ func one(tr *sshx.Transport, h *inventory.Host, cmd string) error {
 		return err
 	}
 	defer c.Close()
-	code, err := c.Run(ctx, engine.Command{Line: cmd}, func(engine.Stream, []byte) {})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return fmt.Errorf("%s: exit %d", h.Name, code)
+	for i := 1; i <= commands; i++ {
+		code, err := c.Run(ctx, engine.Command{Line: cmd, More: warm && i < commands}, func(engine.Stream, []byte) {})
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("%s: exit %d", h.Name, code)
+		}
 	}
 	return nil
 }
