@@ -2,8 +2,10 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -411,5 +413,53 @@ func TestRollbackWhilePausedAndAfterAbort(t *testing.T) {
 	}
 	if ft2.Version("f01") != "old" || ft2.Version("t01") != "old" {
 		t.Errorf("after rollback f01 %q t01 %q", ft2.Version("f01"), ft2.Version("t01"))
+	}
+}
+
+// Under --yes the next step's first hosts are dialled ahead, but only once
+// the running step has started applying, so that their handshakes do not
+// compete with that step's own; each connection opened ahead is asked to
+// get its first session ready, and is the one the host's turn uses: every
+// fleet host is dialled once.
+func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
+	spec := fleetSpec{test: 1, fleet: 6, batches: "[100%]", parallel: 2, maxFailures: "0", soak: "0s", extra: "capture: {version: getversion}\n"}
+	ft := fake.New()
+	var mu sync.Mutex
+	var order []string
+	ft.OnDial = func(h string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, "dial "+h)
+	}
+	ft.OnRun = func(h, verb string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, verb+" "+h)
+	}
+	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := drive(t, e, ft, "", func(engine.GateReached) engine.Decision { return ignore })
+	if o := r.wait(); o != engine.OutcomeSucceeded {
+		t.Fatalf("outcome %s\n%s", o, r.dump())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	captured := slices.Index(order, "getversion t01")
+	for _, h := range []string{"f01", "f02"} {
+		if i := slices.Index(order, "dial "+h); i < captured {
+			t.Errorf("%s was dialled before the test host had even captured its state:\n%s", h, strings.Join(order, "\n"))
+		}
+	}
+	dials, warms := ft.Dials(), ft.Warms()
+	for i := 1; i <= 6; i++ {
+		h := fmt.Sprintf("f%02d", i)
+		if dials[h] != 1 || warms[h] != 1 {
+			t.Errorf("%s: dialled %d times, warmed %d times; want 1 and 1", h, dials[h], warms[h])
+		}
+	}
+	if warms["t01"] != 0 {
+		t.Errorf("the test host, dialled in turn, was warmed %d times", warms["t01"])
 	}
 }

@@ -83,6 +83,10 @@ type Engine struct {
 	// set by Run, cancelled when it returns.
 	preCtx    context.Context
 	preCancel context.CancelFunc
+	// applying, under hmu, is closed when a host of the running step
+	// starts its apply, or its swap: the next step's connections opened
+	// ahead (dialNextStep) wait for it.
+	applying chan struct{}
 
 	// Owned by the engine loop.
 	gateSeq     int

@@ -37,6 +37,7 @@ func (e *Engine) swapJob(back bool) job {
 		if set(StateApplying, "") == StateUnknown {
 			return StateUnknown
 		}
+		e.startedApplying()
 		lookup := e.swapVars(hr, promote, demote)
 		if o := e.run(ctx, hr, sw.Run, e.plan.Change.Timeouts.Swap, lookup, runsCommand(sw.Verify)); !o.ok {
 			return fail(o, "swap")

@@ -728,7 +728,8 @@ func orNone(s HostState) string {
 
 // dialNextStep, when the gate after this step will answer itself (--yes,
 // finish-now), opens the connections of the next step's first hosts while
-// this step runs, so that step starts without waiting on handshakes. It
+// this step runs, once its first host has started applying, so that step
+// starts without waiting on handshakes. It
 // only connects, as preflight does: nothing runs and nothing is journaled
 // until a host's turn. A turn that never comes (a failure, an abort) has its
 // connection closed at the end.
@@ -737,8 +738,23 @@ func (e *Engine) dialNextStep(next *step) {
 		return
 	}
 	todo, _ := e.todo(next)
+	started := make(chan struct{})
+	e.hmu.Lock()
+	e.applying = started
+	e.hmu.Unlock()
 	for _, h := range todo[:min(len(todo), max(1, next.plan.Parallel))] {
-		e.predial(h)
+		e.predialWhen(h, started)
+	}
+}
+
+// startedApplying tells connections waiting to be opened ahead of the
+// next step (dialNextStep) that this step's hosts are connected and at work.
+func (e *Engine) startedApplying() {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	if e.applying != nil {
+		close(e.applying)
+		e.applying = nil
 	}
 }
 

@@ -8,6 +8,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +65,7 @@ type Transport struct {
 	inflight int
 	maxIn    int
 	dials    map[string]int
+	warms    map[string]int
 	open     []*conn
 	// Applied counts applies per host; a rollback does not decrease it.
 	applied map[string]int
@@ -71,6 +73,8 @@ type Transport struct {
 	version map[string]string
 	// OnRun, when set, is called as each command starts (with the lock not held).
 	OnRun func(host, verb string)
+	// OnDial, when set, is called as each dial starts (with the lock not held).
+	OnDial func(host string)
 	// dead marks connections that have gone (Kill): they say so by Alive.
 	dead map[*conn]bool
 }
@@ -127,6 +131,24 @@ func (t *Transport) MaxInFlight() int {
 	return t.maxIn
 }
 
+// Warms is how many times the engine asked each host's connections to get
+// a session ready (engine.Warmer).
+func (t *Transport) Warms() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.warms)
+}
+
+// Warm counts the engine's hint; the fake has no sessions to prepare.
+func (c *conn) Warm() {
+	c.t.mu.Lock()
+	defer c.t.mu.Unlock()
+	if c.t.warms == nil {
+		c.t.warms = map[string]int{}
+	}
+	c.t.warms[c.host]++
+}
+
 // Dials is how many times each host was dialed.
 func (t *Transport) Dials() map[string]int {
 	t.mu.Lock()
@@ -143,7 +165,11 @@ func (t *Transport) Dial(ctx context.Context, host *inventory.Host) (engine.Conn
 	t.mu.Lock()
 	s := t.scripts[host.Name]
 	t.dials[host.Name]++
+	onDial := t.OnDial
 	t.mu.Unlock()
+	if onDial != nil {
+		onDial(host.Name)
+	}
 	if s != nil && s.DialErr != nil {
 		return nil, fmt.Errorf("dial %s: %w", host.Name, s.DialErr)
 	}
