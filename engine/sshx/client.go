@@ -3,6 +3,7 @@ package sshx
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -14,6 +15,10 @@ type client struct {
 	*ssh.Client
 	name string
 	done chan struct{} // closed when the connection has ended
+	// ending is set as fail or Close closes the connection, before done
+	// is: a session that ended because of it (its readers see end of file
+	// first) must find the connection dead, not alive.
+	ending atomic.Bool
 
 	mu     sync.Mutex
 	reason string // why it ended, when known better than the transport's error
@@ -48,6 +53,7 @@ func (c *client) fail(reason string) {
 		c.reason = reason
 	}
 	c.mu.Unlock()
+	c.ending.Store(true)
 	c.Client.Close()
 }
 
@@ -60,16 +66,17 @@ func (c *client) Close() error {
 	if first {
 		close(c.stop)
 	}
+	c.ending.Store(true)
 	return c.Client.Close()
 }
 
-// dead reports whether the connection has ended.
+// dead reports whether the connection has ended, or is being closed.
 func (c *client) dead() bool {
 	select {
 	case <-c.done:
 		return true
 	default:
-		return false
+		return c.ending.Load()
 	}
 }
 
