@@ -224,17 +224,27 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 		return
 	}
 	started(cmd.Process)
-	go func() {
-		_, _ = io.Copy(stdin, ch)
-		stdin.Close()
-	}()
-	if h.Fault == FaultDrop && strings.Contains(command, "service deploy") {
+	// The deploy is in the exec request, or, in a session the transport
+	// started ahead of it (a warm one), on stdin.
+	drop := func() {
 		s.dropOnce.Do(func() {
 			// Let the deploy get going, then lose the connection, as a
 			// host whose network drops mid-command would.
 			time.AfterFunc(h.scale(400*time.Millisecond), func() { conn.Close() })
 		})
 	}
+	var in io.Reader = ch
+	if h.Fault == FaultDrop {
+		if strings.Contains(command, deployCommand) {
+			drop()
+		} else {
+			in = &watchReader{r: ch, needle: deployCommand, hit: drop}
+		}
+	}
+	go func() {
+		_, _ = io.Copy(stdin, in)
+		stdin.Close()
+	}()
 	err = cmd.Wait()
 	code := 0
 	var ee *exec.ExitError
@@ -247,6 +257,31 @@ func (s *server) exec(conn net.Conn, ch ssh.Channel, command string, started fun
 		code = 127
 	}
 	sendExit(ch, code)
+}
+
+// deployCommand is what the demo change's apply runs, where --drop strikes.
+const deployCommand = "service deploy"
+
+// watchReader calls hit once it has read needle, across reads.
+type watchReader struct {
+	r      io.Reader
+	needle string
+	tail   []byte
+	hit    func()
+}
+
+func (w *watchReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 && w.hit != nil {
+		w.tail = append(w.tail, p[:n]...)
+		if strings.Contains(string(w.tail), w.needle) {
+			w.hit()
+			w.hit, w.tail = nil, nil
+		} else if keep := len(w.needle) - 1; len(w.tail) > keep {
+			w.tail = append(w.tail[:0], w.tail[len(w.tail)-keep:]...)
+		}
+	}
+	return n, err
 }
 
 func sendExit(ch ssh.Channel, code int) {
