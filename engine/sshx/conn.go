@@ -244,6 +244,9 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 // only waits for the line on stdin.
 func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	in, _ := warmInput(engine.WithEnv(cmd), c.terminator) // takeWarm checked it fits
+	if err := ctx.Err(); err != nil {
+		return -1, err // nothing sent: the wrapper reads end of file and exits
+	}
 	finished := make(chan struct{})
 	defer close(finished)
 	// The line goes before any cancel can write to the same stdin. It is a

@@ -1,9 +1,11 @@
 package sshx
 
 import (
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,11 +14,14 @@ import (
 )
 
 // startWrapped runs cmd under the no-PTY wrapper locally, as sshd would run
-// it (a login shell given the exec request, in a session of its own), with
-// its stdin held open.
-func startWrapped(t *testing.T, line string, grace time.Duration) (*exec.Cmd, io.WriteCloser, *strings.Builder) {
+// it (a login shell given the exec request), with its stdin held open. With
+// leader, in a session of its own, as OpenSSH starts it (the wrapper's
+// group form); without, in the test's process group, as a server that
+// does not call setsid would (the setsid form).
+func startWrapped(t *testing.T, line string, grace time.Duration, leader bool) (*exec.Cmd, io.WriteCloser, *strings.Builder) {
 	t.Helper()
 	x := exec.Command("sh", "-c", remoteCommand(engine.Command{Line: line}, grace))
+	x.SysProcAttr = &syscall.SysProcAttr{Setsid: leader}
 	stdin, err := x.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -46,12 +51,14 @@ func exitCode(t *testing.T, x *exec.Cmd) int {
 // The wrapper passes the command's output and exit status through, and
 // leaves nothing behind.
 func TestWrapperPassesThrough(t *testing.T) {
-	x, _, out := startWrapped(t, "echo hello; exit 7", time.Second)
-	if code := exitCode(t, x); code != 7 {
-		t.Fatalf("exit %d, want 7", code)
-	}
-	if out.String() != "hello\n" {
-		t.Fatalf("stdout %q", out.String())
+	for _, leader := range []bool{true, false} {
+		x, _, out := startWrapped(t, "echo hello; exit 7", time.Second, leader)
+		if code := exitCode(t, x); code != 7 {
+			t.Fatalf("leader %v: exit %d, want 7", leader, code)
+		}
+		if out.String() != "hello\n" {
+			t.Fatalf("leader %v: stdout %q", leader, out.String())
+		}
 	}
 }
 
@@ -72,26 +79,30 @@ func TestWrapperStopsProcessGroup(t *testing.T) {
 		}},
 		{"EOF", "sleep %s; echo never", func(w io.WriteCloser) { w.Close() }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := marker(t)
-			x, stdin, out := startWrapped(t, strings.ReplaceAll(tc.line, "%s", m), time.Second)
-			waitFor(t, "the command to start", 5*time.Second, func() bool {
-				for _, p := range processes("sleep " + m) {
-					if f := strings.Fields(p); len(f) == 3 && f[1] == "sleep" {
-						return true // sleep itself, not just the shells around it
+		for _, leader := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/leader=%v", tc.name, leader), func(t *testing.T) {
+				m := marker(t)
+				x, stdin, out := startWrapped(t, strings.ReplaceAll(tc.line, "%s", m), time.Second, leader)
+				waitFor(t, "the command to start", 5*time.Second, func() bool {
+					for _, p := range processes("sleep " + m) {
+						if f := strings.Fields(p); len(f) == 3 && f[1] == "sleep" {
+							return true // sleep itself, not just the shells around it
+						}
 					}
+					return false
+				})
+				tc.steer(stdin)
+				// The command's death by signal: its status 128+n, or with
+				// KILL in the group form the wrapper's own death by it.
+				if code := exitCode(t, x); code < 128 && !(code == -1 && leader && tc.name == "KILL") {
+					t.Errorf("exit %d, want death by signal (128+n)", code)
 				}
-				return false
+				if strings.Contains(out.String(), "never") {
+					t.Errorf("the command ran on: %q", out.String())
+				}
+				waitGone(t, "sleep "+m, 3*time.Second)
 			})
-			tc.steer(stdin)
-			if code := exitCode(t, x); code < 128 {
-				t.Errorf("exit %d, want death by signal (128+n)", code)
-			}
-			if strings.Contains(out.String(), "never") {
-				t.Errorf("the command ran on: %q", out.String())
-			}
-			waitGone(t, "sleep "+m, 3*time.Second)
-		})
+		}
 	}
 }
 

@@ -155,3 +155,23 @@ func TestRunAfterClose(t *testing.T) {
 		t.Fatalf("err = %v, want web-1: ... ErrConnectionLost", err)
 	}
 }
+
+// Under OpenSSH the command runs in the wrapper's process group (the
+// session's, which sshd made), not in one setsid made for it: the cheaper
+// form of the wrapper is the one taken. The command's shell is not its
+// group's leader; the group is the session's.
+func TestRunInTheSessionsProcessGroup(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	for _, more := range []bool{true, false} { // a cold session, then a warm one
+		code, o, err := runCmd(t, c, engine.Command{Line: `read -r _ _ _ _ g sid _ </proc/$$/stat; echo "$$ $g $sid"`, More: more})
+		if err != nil || code != 0 {
+			t.Fatalf("code %d, err %v", code, err)
+		}
+		f := strings.Fields(strings.Join(o.lines(engine.Stdout), ""))
+		if len(f) != 3 || f[0] == f[1] || f[1] != f[2] {
+			t.Fatalf("pid, process group, session = %q: want the command in the session's group, not one of its own", f)
+		}
+	}
+}
