@@ -419,8 +419,9 @@ func TestRollbackWhilePausedAndAfterAbort(t *testing.T) {
 // Under --yes the next step's first hosts are dialled ahead, but only once
 // the running step has started applying, so that their handshakes do not
 // compete with that step's own; each connection opened ahead is asked to
-// get its first session ready, and is the one the host's turn uses: every
-// fleet host is dialled once.
+// get its first session ready, and is the one the host's turn uses, or its
+// turn dials instead if the dial ahead has not started: every fleet host is
+// dialled once.
 func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 	spec := fleetSpec{test: 1, fleet: 6, batches: "[100%]", parallel: 2, maxFailures: "0", soak: "0s", extra: "capture: {version: getversion}\n"}
 	ft := fake.New()
@@ -455,8 +456,10 @@ func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 	dials, warms := ft.Dials(), ft.Warms()
 	for i := 1; i <= 6; i++ {
 		h := fmt.Sprintf("f%02d", i)
-		if dials[h] != 1 || warms[h] != 1 {
-			t.Errorf("%s: dialled %d times, warmed %d times; want 1 and 1", h, dials[h], warms[h])
+		// Warmed once if its connection was opened ahead, not at all if
+		// its turn came first and dialled it (the fake runs in no time).
+		if dials[h] != 1 || warms[h] > 1 {
+			t.Errorf("%s: dialled %d times, warmed %d times; want 1 and at most 1", h, dials[h], warms[h])
 		}
 	}
 	if warms["t01"] != 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -36,11 +37,39 @@ type hostRun struct {
 
 // predialed is a connection opened ahead of its host's turn.
 type predialed struct {
-	turn chan struct{} // closed when the host's turn comes: dial now
-	done chan struct{} // closed once conn or err is set
-	conn Conn
-	err  error
+	// state is predialWaiting until either the dial ahead starts
+	// (predialDialing) or the host's turn, or the end, comes first and
+	// takes it over (predialTaken): the turn then dials itself, without
+	// waiting for a goroutine to wake.
+	state atomic.Int32
+	timer *time.Timer   // the settle wait (predial), stopped when taken
+	turn  chan struct{} // closed when taken (predialWhen's waiter)
+	done  chan struct{} // closed once conn or err is set, after dialing
+	conn  Conn
+	err   error
 }
+
+// take claims a connection opened ahead that has not started dialling, so
+// that the caller dials (or not) itself; false means it is dialling or
+// dialled: wait for done.
+func (p *predialed) take() bool {
+	if !p.state.CompareAndSwap(predialWaiting, predialTaken) {
+		return false
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.turn != nil {
+		close(p.turn)
+	}
+	return true
+}
+
+const (
+	predialWaiting = iota
+	predialDialing
+	predialTaken
+)
 
 // aheadSettle is how long a connection opened ahead waits before it dials,
 // unless its host's turn comes first. predial is called as hosts start, and
@@ -79,9 +108,11 @@ func (e *Engine) closeConns() {
 	for _, hr := range e.hosts {
 		if p := hr.pre; p != nil {
 			hr.pre = nil
-			<-p.done // prompt: its context is cancelled
-			if p.conn != nil {
-				p.conn.Close()
+			if !p.take() {
+				<-p.done // prompt: its context is cancelled
+				if p.conn != nil {
+					p.conn.Close()
+				}
 			}
 		}
 		if hr.conn != nil {
@@ -139,9 +170,14 @@ func (e *Engine) dial(ctx context.Context, hr *hostRun) outcome {
 	if hr.conn != nil {
 		return okOutcome
 	}
-	if p := hr.pre; p != nil {
+	p := hr.pre
+	if p != nil {
 		hr.pre = nil
-		close(p.turn)
+		if p.take() {
+			p = nil // not dialling yet: dial here, now
+		}
+	}
+	if p != nil {
 		select {
 		case <-p.done:
 			if p.err == nil {
@@ -215,22 +251,15 @@ func (e *Engine) predialWhen(name string, start <-chan struct{}) {
 	if err != nil {
 		return
 	}
-	p := &predialed{turn: make(chan struct{}), done: make(chan struct{})}
+	p := &predialed{done: make(chan struct{})}
 	hr.pre = p
-	go func() {
-		defer close(p.done)
-		var settle <-chan time.Time
-		if start == nil {
-			t := time.NewTimer(aheadSettle)
-			defer t.Stop()
-			settle = t.C
+	dialNow := func() {
+		if !p.state.CompareAndSwap(predialWaiting, predialDialing) {
+			return // taken by the turn, or the end, meanwhile
 		}
-		select {
-		case <-settle:
-		case <-start:
-		case <-p.turn:
-		case <-e.preCtx.Done():
-			p.err = e.preCtx.Err()
+		defer close(p.done)
+		if err := e.preCtx.Err(); err != nil {
+			p.err = err
 			return
 		}
 		dctx, cancel := context.WithTimeout(e.preCtx, e.plan.Change.Timeouts.Connect)
@@ -239,6 +268,23 @@ func (e *Engine) predialWhen(name string, start <-chan struct{}) {
 		if w, ok := p.conn.(Warmer); ok && p.err == nil {
 			w.Warm()
 		}
+	}
+	if start == nil {
+		// No goroutine waits: the timer starts one if the turn has not
+		// come by then (10,000 hosts through the fake transport: waiting
+		// goroutines with timers of their own cost 5 µs a host).
+		p.timer = time.AfterFunc(aheadSettle, dialNow)
+		return
+	}
+	p.turn = make(chan struct{})
+	go func() {
+		select {
+		case <-start:
+		case <-p.turn:
+			return
+		case <-e.preCtx.Done():
+		}
+		dialNow()
 	}()
 }
 
