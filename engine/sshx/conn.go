@@ -50,6 +50,41 @@ type session struct {
 	*ssh.Session
 	stdin          io.WriteCloser
 	stdout, stderr io.Reader
+	// ended, for a warm session, is closed once it has ended (endErr is
+	// Wait's result): one whose shell went while it waited is not used.
+	ended  chan struct{}
+	endErr error
+}
+
+// watchEnd waits for the session's end in the background, for ended.
+func (s *session) watchEnd() {
+	s.ended = make(chan struct{})
+	go func() {
+		s.endErr = s.Session.Wait()
+		close(s.ended)
+	}()
+}
+
+// wait is Wait, or what watchEnd got from it.
+func (s *session) wait() error {
+	if s.ended == nil {
+		return s.Session.Wait()
+	}
+	<-s.ended
+	return s.endErr
+}
+
+// hasEnded reports whether a watched session has ended.
+func (s *session) hasEnded() bool {
+	if s.ended == nil {
+		return false
+	}
+	select {
+	case <-s.ended:
+		return true
+	default:
+		return false
+	}
 }
 
 func newConn(t *Transport, host string, cl *client, via *sharedClient, forwardAgent bool) *conn {
@@ -92,14 +127,16 @@ func (c *conn) lost() error { return lostError(c.host, c.cl.lostReason()) }
 // With cmd.More it warms a session for the next command while cmd runs
 // (see Warm), and drops it again if cmd fails: nothing may follow then.
 func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
-	code, err := c.run1(ctx, cmd, out)
+	code, err := c.runCommand(ctx, cmd, out)
 	if cmd.More && (err != nil || code != 0) {
 		c.dropWarm()
 	}
 	return code, err
 }
 
-func (c *conn) run1(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
+// runCommand runs cmd in the warm session if there is one it can use, else
+// in a new session.
+func (c *conn) runCommand(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
@@ -108,9 +145,15 @@ func (c *conn) run1(ctx context.Context, cmd engine.Command, out engine.OutputFu
 	}
 	if !cmd.PTY {
 		if ss := c.takeWarm(ctx, cmd); ss != nil {
-			defer func() { <-c.sessions }()
-			defer ss.Close()
-			return c.runWarm(ctx, ss, cmd, out)
+			code, sent, err := c.runWarm(ctx, ss, cmd, out)
+			ss.Close()
+			<-c.sessions
+			if sent || ctx.Err() != nil || c.cl.dead() {
+				return code, err
+			}
+			// The warm session was gone before the line reached it (its
+			// shell killed on the host while it waited): nothing ran, so
+			// run it in a new one.
 		}
 		if err := ctx.Err(); err != nil {
 			return -1, err
@@ -241,26 +284,28 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 }
 
 // runWarm runs cmd in a warm session: its wrapper is already running and
-// only waits for the line on stdin.
-func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out engine.OutputFunc) (int, error) {
+// only waits for the line on stdin. sent is false when the line could not
+// be written: nothing ran.
+func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out engine.OutputFunc) (code int, sent bool, err error) {
 	in, _ := warmInput(engine.WithEnv(cmd), c.terminator) // takeWarm checked it fits
 	if err := ctx.Err(); err != nil {
-		return -1, err // nothing sent: the wrapper reads end of file and exits
+		return -1, false, err // the wrapper reads end of file and exits
 	}
 	finished := make(chan struct{})
 	defer close(finished)
 	// The line goes before any cancel can write to the same stdin. It is a
 	// few bytes into a fresh channel's window: the write does not wait on
-	// the peer, and a dead connection fails it.
+	// the peer, and a closed channel or a dead connection fails it.
 	if _, err := io.WriteString(ss.stdin, in); err != nil {
-		return -1, c.setupError(ctx, "send the command", err)
+		return -1, false, c.setupError(ctx, "send the command", err)
 	}
 	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
 	defer stop()
 	if cmd.More {
 		c.Warm()
 	}
-	return c.collect(ctx, ss, out)
+	code, err = c.collect(ctx, ss, out)
+	return code, true, err
 }
 
 // collect streams a started command's output to out and returns its exit
@@ -293,7 +338,7 @@ func (c *conn) collect(ctx context.Context, ss *session, out engine.OutputFunc) 
 	go read(ss.stdout, engine.Stdout)
 	go read(ss.stderr, engine.Stderr)
 	wg.Wait()
-	werr := ss.Wait()
+	werr := ss.wait()
 
 	if err := ctx.Err(); err != nil {
 		if c.cl.dead() {
@@ -366,6 +411,7 @@ func (c *conn) Warm() {
 			w.err = err
 			return
 		}
+		ss.watchEnd()
 		w.s = ss
 	}()
 }
@@ -393,6 +439,13 @@ func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) *session {
 		return nil
 	}
 	if w.err != nil {
+		<-c.sessions
+		return nil
+	}
+	if w.s.hasEnded() {
+		// Its shell went while it waited (killed on the host): nothing
+		// can run in it.
+		w.s.Close()
 		<-c.sessions
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -162,5 +163,35 @@ func TestWarmSessionOneSlot(t *testing.T) {
 	}
 	if code, _, err := runCmd(t, c, engine.Command{Line: "true"}); err != nil || code != 0 {
 		t.Fatalf("code %d, err %v", code, err)
+	}
+}
+
+// A warm session whose shell was killed on the host while it waited is
+// not used: the command runs in a new session, as if none had been warmed.
+// (Killed in the instant before its line is sent, before sshd's close of
+// the channel arrives, the command is reported killed though it never ran:
+// the host fails, untouched, and a retry runs it.)
+func TestWarmSessionKilledWhileWaiting(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	c.Warm()
+	if !warmed(t, c) {
+		t.Fatal("no warm session")
+	}
+	sshdtest.WaitFor(t, "the warm session's shell on the host", 5*time.Second, func() bool {
+		return len(sshdtest.Processes(c.terminator)) > 0
+	})
+	if err := exec.Command("pkill", "-KILL", "-f", c.terminator).Run(); err != nil {
+		t.Fatalf("pkill: %v", err)
+	}
+	waitGone(t, c.terminator, 5*time.Second)
+	c.wmu.Lock()
+	w := c.warm
+	c.wmu.Unlock()
+	sshdtest.WaitFor(t, "the warm session to end", 5*time.Second, w.s.hasEnded)
+	code, o, err := runCmd(t, c, engine.Command{Line: "echo fresh"})
+	if err != nil || code != 0 || !reflect.DeepEqual(o.lines(engine.Stdout), []string{"fresh"}) {
+		t.Fatalf("code %d, err %v, out %q", code, err, o.lines(engine.Stdout))
 	}
 }
