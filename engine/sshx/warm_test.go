@@ -32,6 +32,23 @@ func warmed(t *testing.T, c *conn) bool {
 	return w.err == nil && w.s != nil
 }
 
+// warmOnHost dials a host and warms a session on it, returning once the
+// session's shell is running there.
+func warmOnHost(t *testing.T) *conn {
+	t.Helper()
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	c.Warm()
+	if !warmed(t, c) {
+		t.Fatal("no warm session")
+	}
+	sshdtest.WaitFor(t, "the warm session's shell on the host", 5*time.Second, func() bool {
+		return len(sshdtest.Processes(c.terminator)) > 0
+	})
+	return c
+}
+
 func hasWarm(c *conn) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -131,16 +148,7 @@ func TestWarmSessionCancel(t *testing.T) {
 // A warm session never used leaves nothing behind on the host once the
 // connection closes: its shell reads end of file and exits, running nothing.
 func TestWarmSessionUnusedEnds(t *testing.T) {
-	s := needSSHD(t)
-	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
-	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
-	c.Warm()
-	if !warmed(t, c) {
-		t.Fatal("no warm session")
-	}
-	sshdtest.WaitFor(t, "the warm session's shell on the host", 5*time.Second, func() bool {
-		return len(sshdtest.Processes(c.terminator)) > 0
-	})
+	c := warmOnHost(t)
 	c.Close()
 	waitGone(t, c.terminator, 5*time.Second)
 }
@@ -172,16 +180,7 @@ func TestWarmSessionOneSlot(t *testing.T) {
 // the channel arrives, the command is reported killed though it never ran:
 // the host fails, untouched, and a retry runs it.)
 func TestWarmSessionKilledWhileWaiting(t *testing.T) {
-	s := needSSHD(t)
-	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
-	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
-	c.Warm()
-	if !warmed(t, c) {
-		t.Fatal("no warm session")
-	}
-	sshdtest.WaitFor(t, "the warm session's shell on the host", 5*time.Second, func() bool {
-		return len(sshdtest.Processes(c.terminator)) > 0
-	})
+	c := warmOnHost(t)
 	if err := exec.Command("pkill", "-KILL", "-f", c.terminator).Run(); err != nil {
 		t.Fatalf("pkill: %v", err)
 	}
