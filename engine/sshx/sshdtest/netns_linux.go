@@ -183,28 +183,13 @@ func (n *Netns) StartSSHD(t testing.TB) *Server {
 }
 
 func (n *Netns) startSSHD(dir string, ks *keySet) (*Server, error) {
-	for name, b := range ks.files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			return nil, err
-		}
-	}
-	p := func(name string) string { return filepath.Join(dir, name) }
-	s := &Server{
-		Dir: dir, User: ks.user, HostKeys: ks.hostKeys, HostKeyPub: ks.hostKeys["ed25519"],
-		Key: p("id_ed25519"), Wrong: p("id_wrong"), Locked: p("id_locked"), Unlocked: p("id_agent"), Certified: p("id_certified"),
-		Port:   2222, // the namespace is the test's own: nothing else listens in it
-		exited: make(chan struct{}),
-	}
-	auth := append(append([]byte(nil), ks.files["id_ed25519.pub"]...), ks.files["id_agent.pub"]...)
-	if err := os.WriteFile(p("authorized_keys"), auth, 0o600); err != nil {
-		return nil, err
-	}
-	// As Start's configuration, on NSAddr.
-	if err := s.writeConfig(n.NSAddr); err != nil {
+	// Port 2222: the namespace is the test's own, nothing else listens in it.
+	s, err := prepare(dir, ks, n.NSAddr, 2222)
+	if err != nil {
 		return nil, err
 	}
 	_ = os.MkdirAll("/run/sshd", 0o755) // root only here: sshd's privilege separation directory
-	return s.run(n.Command(Path, "-D", "-e", "-f", p("sshd_config")), n.NSAddr)
+	return s.run(n.Command(Path, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), n.NSAddr)
 }
 
 // WaitReachable polls until a TCP connection to addr succeeds (a link

@@ -173,6 +173,25 @@ func generate() (*keySet, error) {
 }
 
 func start(dir string, ks *keySet) (*Server, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s, err := prepare(dir, ks, "127.0.0.1", port)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		// sshd insists on its privilege separation directory.
+		_ = os.MkdirAll("/run/sshd", 0o755)
+	}
+	return s.run(exec.Command(Path, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), "127.0.0.1")
+}
+
+// prepare writes the key set, authorized_keys and an sshd_config for a
+// server listening on addr:port into dir, and returns the server, not yet
+// started.
+func prepare(dir string, ks *keySet, addr string, port int) (*Server, error) {
 	for name, b := range ks.files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			return nil, err
@@ -182,25 +201,16 @@ func start(dir string, ks *keySet) (*Server, error) {
 	s := &Server{
 		Dir: dir, User: ks.user, HostKeys: ks.hostKeys, HostKeyPub: ks.hostKeys["ed25519"],
 		Key: p("id_ed25519"), Wrong: p("id_wrong"), Locked: p("id_locked"), Unlocked: p("id_agent"), Certified: p("id_certified"),
-		exited: make(chan struct{}),
+		Port: port, exited: make(chan struct{}),
 	}
 	auth := append(append([]byte(nil), ks.files["id_ed25519.pub"]...), ks.files["id_agent.pub"]...)
 	if err := os.WriteFile(p("authorized_keys"), auth, 0o600); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
+	if err := s.writeConfig(addr); err != nil {
 		return nil, err
 	}
-	s.Port = port
-	if err := s.writeConfig("127.0.0.1"); err != nil {
-		return nil, err
-	}
-	if os.Geteuid() == 0 {
-		// sshd insists on its privilege separation directory.
-		_ = os.MkdirAll("/run/sshd", 0o755)
-	}
-	return s.run(exec.Command(Path, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), "127.0.0.1")
+	return s, nil
 }
 
 // writeConfig writes the server's sshd_config, listening on addr.
