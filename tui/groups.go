@@ -52,16 +52,7 @@ func (o *outGroups) startRollback(hosts []string) {
 }
 
 // output adds lines a host printed, if the host is grouped.
-func (o *outGroups) output(e engine.HostOutput) {
-	if !o.g.Has(e.Host) {
-		return
-	}
-	s := outgroup.Stdout
-	if e.Stream == engine.Stderr {
-		s = outgroup.Stderr
-	}
-	o.g.AddStream(e.Host, s, e.Lines...)
-}
+func (o *outGroups) output(e engine.HostOutput) { o.g.AddHostOutput(e) }
 
 // hostChanged starts a host's output again when it starts a new attempt.
 func (o *outGroups) hostChanged(e engine.HostChanged) {

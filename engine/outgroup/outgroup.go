@@ -19,6 +19,8 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+
+	"github.com/rolloutconsole/rollout/engine"
 )
 
 // The streams a host prints on. Each is compared on its own, so two hosts
@@ -112,6 +114,21 @@ func (g *Grouper) AddStream(host string, s int, lines ...string) {
 	}
 	k.lines += len(lines)
 	g.move(h, k)
+}
+
+// AddHostOutput adds the lines of an engine output event on their stream,
+// if the host is one being grouped, and returns that stream and whether it
+// was: the consoles feed the engine's events straight in.
+func (g *Grouper) AddHostOutput(e engine.HostOutput) (stream int, ok bool) {
+	if !g.Has(e.Host) {
+		return 0, false
+	}
+	stream = Stdout
+	if e.Stream == engine.Stderr {
+		stream = Stderr
+	}
+	g.AddStream(e.Host, stream, e.Lines...)
+	return stream, true
 }
 
 // chain folds one line into a stream's running hash. The line's own hash

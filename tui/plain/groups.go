@@ -74,14 +74,10 @@ func (o *groups) remove(host string) {
 }
 
 func (o *groups) output(e engine.HostOutput) {
-	if !o.g.Has(e.Host) {
+	s, ok := o.g.AddHostOutput(e)
+	if !ok {
 		return
 	}
-	s := outgroup.Stdout
-	if e.Stream == engine.Stderr {
-		s = outgroup.Stderr
-	}
-	o.g.AddStream(e.Host, s, e.Lines...)
 	sm := o.first[e.Host]
 	if sm == nil {
 		sm = &sample{}
