@@ -144,8 +144,8 @@ func (c *conn) runCommand(ctx context.Context, cmd engine.Command, out engine.Ou
 		return -1, c.lost()
 	}
 	if !cmd.PTY {
-		if ss := c.takeWarm(ctx, cmd); ss != nil {
-			code, sent, err := c.runWarm(ctx, ss, cmd, out)
+		if ss, in := c.takeWarm(ctx, cmd); ss != nil {
+			code, sent, err := c.runWarm(ctx, ss, in, cmd.More, out)
 			ss.Close()
 			<-c.sessions
 			if sent || ctx.Err() != nil || c.cl.dead() {
@@ -283,11 +283,10 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 	return c.collect(ctx, ss, out)
 }
 
-// runWarm runs cmd in a warm session: its wrapper is already running and
-// only waits for the line on stdin. sent is false when the line could not
-// be written: nothing ran.
-func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out engine.OutputFunc) (code int, sent bool, err error) {
-	in, _ := warmInput(engine.WithEnv(cmd), c.terminator) // takeWarm checked it fits
+// runWarm runs a command in a warm session: its wrapper is already running
+// and only waits for in, the command's warmInput, on stdin. sent is false
+// when in could not be written: nothing ran. more is the command's More.
+func (c *conn) runWarm(ctx context.Context, ss *session, in string, more bool, out engine.OutputFunc) (code int, sent bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return -1, false, err // the wrapper reads end of file and exits
 	}
@@ -301,7 +300,7 @@ func (c *conn) runWarm(ctx context.Context, ss *session, cmd engine.Command, out
 	}
 	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
 	defer stop()
-	if cmd.More {
+	if more {
 		c.Warm()
 	}
 	code, err = c.collect(ctx, ss, out)
@@ -416,19 +415,21 @@ func (c *conn) Warm() {
 	}()
 }
 
-// takeWarm hands Run the warm session, with its slot, if there is one and
-// cmd can be sent to it, waiting for it to be ready; nil means open a
-// session as usual (none, it failed, or ctx ended meanwhile: Run checks).
-func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) *session {
+// takeWarm hands Run the warm session, with its slot, and what to write to
+// it, if there is one and cmd can be sent to it, waiting for it to be
+// ready; nil means open a session as usual (none, it failed, or ctx ended
+// meanwhile: Run checks).
+func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) (*session, string) {
 	c.wmu.Lock()
 	w := c.warm
 	if w == nil {
 		c.wmu.Unlock()
-		return nil
+		return nil, ""
 	}
-	if _, ok := warmInput(engine.WithEnv(cmd), c.terminator); !ok {
+	in, ok := warmInput(engine.WithEnv(cmd), c.terminator)
+	if !ok {
 		c.wmu.Unlock()
-		return nil // left for a later command
+		return nil, "" // left for a later command
 	}
 	c.warm = nil
 	c.wmu.Unlock()
@@ -436,20 +437,15 @@ func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) *session {
 	case <-w.ready:
 	case <-ctx.Done():
 		go c.release(w)
-		return nil
+		return nil, ""
 	}
-	if w.err != nil {
-		<-c.sessions
-		return nil
+	if w.err != nil || w.s.hasEnded() {
+		// It failed to start, or its shell went while it waited (killed
+		// on the host): nothing can run in it.
+		c.release(w)
+		return nil, ""
 	}
-	if w.s.hasEnded() {
-		// Its shell went while it waited (killed on the host): nothing
-		// can run in it.
-		w.s.Close()
-		<-c.sessions
-		return nil
-	}
-	return w.s
+	return w.s, in
 }
 
 // dropWarm closes the warm session, if any, freeing its slot.
