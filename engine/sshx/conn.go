@@ -35,10 +35,10 @@ type conn struct {
 	closed     bool         // under wmu: Close has run, warm no more
 }
 
-// warmSession is a session started ahead of its command (Warm, or a
-// command with More): the wrapper is already running on the host, waiting
-// on stdin for the line to run. It holds one of the connection's session
-// slots from the start.
+// warmSession is a session whose wrapper (wrapperChain) is running on the
+// host, waiting on stdin for the line to run: one started ahead of its
+// command by Warm, or one kept after a command with More. It holds one of
+// the connection's session slots from the start.
 type warmSession struct {
 	ready chan struct{} // closed once s or err is set
 	s     *session
@@ -54,6 +54,22 @@ type session struct {
 	// Wait's result): one whose shell went while it waited is not used.
 	ended  chan struct{}
 	endErr error
+	// outF and errF, for a warm session, read stdout and stderr a command
+	// at a time, up to the frames the wrapper writes after a command that
+	// keeps the session.
+	outF, errF *frameReader
+}
+
+// warmPipes attaches the pipes of a session that runs wrapperChain, and
+// its frame readers.
+func warmPipes(sess *ssh.Session, terminator string) (*session, error) {
+	ss, err := pipes(sess)
+	if err != nil {
+		return nil, err
+	}
+	ss.outF = newFrameReader(ss.stdout, terminator+":")
+	ss.errF = newFrameReader(ss.stderr, terminator+":")
+	return ss, nil
 }
 
 // watchEnd waits for the session's end in the background, for ended.
@@ -122,10 +138,13 @@ func (c *conn) Close() error {
 // lost is the error for a command whose connection ended under it.
 func (c *conn) lost() error { return lostError(c.host, c.cl.lostReason()) }
 
-// Run runs cmd in a session of its own, under the wrapper that makes it
-// killable (see the package doc), streaming stdout and stderr line by line.
-// With cmd.More it warms a session for the next command while cmd runs
-// (see Warm), and drops it again if cmd fails: nothing may follow then.
+// Run runs cmd under the wrapper that makes it killable (see the package
+// doc), streaming stdout and stderr line by line: in the warm session if
+// there is one it can use, else in a new session. With cmd.More the
+// session is kept for the next command once cmd succeeds (a command sent
+// on stdin; see wrapperChain), or, for one that cannot be (a PTY, a very
+// long line), a session is warmed for it while cmd runs (see Warm). If cmd
+// fails, the session is dropped: nothing may follow then.
 func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	code, err := c.runCommand(ctx, cmd, out)
 	if cmd.More && (err != nil || code != 0) {
@@ -145,9 +164,8 @@ func (c *conn) runCommand(ctx context.Context, cmd engine.Command, out engine.Ou
 	}
 	if !cmd.PTY {
 		if ss, in := c.takeWarm(ctx, cmd); ss != nil {
-			code, sent, err := c.runWarm(ctx, ss, in, cmd.More, out)
-			ss.Close()
-			<-c.sessions
+			code, sent, keep, err := c.runWarm(ctx, ss, in, cmd.More, out)
+			c.keepOrRelease(ss, keep)
 			if sent || ctx.Err() != nil || c.cl.dead() {
 				return code, err
 			}
@@ -166,14 +184,54 @@ func (c *conn) runCommand(ctx context.Context, cmd engine.Command, out engine.Ou
 	case <-c.cl.done:
 		return -1, c.lost()
 	}
-	defer func() { <-c.sessions }()
-
 	sess, err := c.openSession(ctx)
 	if err != nil {
+		<-c.sessions
 		return -1, err
 	}
+	if in, ok := c.chainInput(cmd); ok {
+		ss, err := warmPipes(sess, c.terminator)
+		if err != nil {
+			sess.Close()
+			<-c.sessions
+			return -1, c.setupError(ctx, "session", err)
+		}
+		code, keep, err := c.runChained(ctx, ss, in, out)
+		c.keepOrRelease(ss, keep)
+		return code, err
+	}
+	defer func() { <-c.sessions }()
 	defer sess.Close()
 	return c.run(ctx, sess, cmd, out)
+}
+
+// chainInput is what a new session for cmd reads on stdin when cmd is to
+// run under wrapperChain, so that the session can be kept for the next
+// command (cmd.More, no PTY, a line short enough).
+func (c *conn) chainInput(cmd engine.Command) (string, bool) {
+	if !cmd.More || cmd.PTY {
+		return "", false
+	}
+	return warmInput(engine.WithEnv(cmd), c.terminator, true)
+}
+
+// keepOrRelease keeps a warm session for the next command, holding its
+// slot, or closes it and frees the slot: when keep is false, or when there
+// is no room for it (the connection closed, or another session warmed).
+func (c *conn) keepOrRelease(ss *session, keep bool) {
+	if keep && !ss.hasEnded() {
+		c.wmu.Lock()
+		if !c.closed && c.warm == nil && !c.cl.dead() {
+			w := &warmSession{ready: make(chan struct{}), s: ss}
+			close(w.ready)
+			c.warm = w
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+	}
+	ss.Close()
+	<-c.sessions
 }
 
 // openSession opens a session. sshd refuses one beyond its MaxSessions, and
@@ -280,15 +338,46 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 	if cmd.More {
 		c.Warm()
 	}
-	return c.collect(ctx, ss, out)
+	code, _, err := c.collect(ctx, ss, false, out)
+	return code, err
+}
+
+// runChained runs a command with More in a new session under
+// wrapperChain, sending in, its warmInput, on stdin: the session can then
+// be kept for the next command (keep), with no new session, shell and
+// wrapper for it on the host.
+func (c *conn) runChained(ctx context.Context, ss *session, in string, out engine.OutputFunc) (code int, keep bool, err error) {
+	finished := make(chan struct{})
+	defer close(finished)
+	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
+	defer stop()
+	if c.forward {
+		if err := agent.RequestAgentForwarding(ss.Session); err != nil {
+			return -1, false, c.setupError(ctx, "request agent forwarding", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, false, err
+	}
+	if err := ss.Start(warmCommand(c.terminator, c.t.Grace)); err != nil {
+		return -1, false, c.setupError(ctx, "start", err)
+	}
+	ss.watchEnd()
+	if _, err := io.WriteString(ss.stdin, in); err != nil {
+		return -1, false, c.setupError(ctx, "send the command", err)
+	}
+	code, framed, err := c.collect(ctx, ss, true, out)
+	return code, framed && err == nil && code == 0, err
 }
 
 // runWarm runs a command in a warm session: its wrapper is already running
 // and only waits for in, the command's warmInput, on stdin. sent is false
-// when in could not be written: nothing ran. more is the command's More.
-func (c *conn) runWarm(ctx context.Context, ss *session, in string, more bool, out engine.OutputFunc) (code int, sent bool, err error) {
+// when in could not be written: nothing ran. more is the command's More,
+// which in says too; keep says the session may run the next command: more,
+// and the command succeeded.
+func (c *conn) runWarm(ctx context.Context, ss *session, in string, more bool, out engine.OutputFunc) (code int, sent, keep bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return -1, false, err // the wrapper reads end of file and exits
+		return -1, false, false, err // the wrapper reads end of file and exits
 	}
 	finished := make(chan struct{})
 	defer close(finished)
@@ -296,20 +385,20 @@ func (c *conn) runWarm(ctx context.Context, ss *session, in string, more bool, o
 	// few bytes into a fresh channel's window: the write does not wait on
 	// the peer, and a closed channel or a dead connection fails it.
 	if _, err := io.WriteString(ss.stdin, in); err != nil {
-		return -1, false, c.setupError(ctx, "send the command", err)
+		return -1, false, false, c.setupError(ctx, "send the command", err)
 	}
 	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
 	defer stop()
-	if more {
-		c.Warm()
-	}
-	code, err = c.collect(ctx, ss, out)
-	return code, true, err
+	code, framed, err := c.collect(ctx, ss, more, out)
+	return code, true, more && framed && err == nil && code == 0, err
 }
 
 // collect streams a started command's output to out and returns its exit
-// status, or why there is none.
-func (c *conn) collect(ctx context.Context, ss *session, out engine.OutputFunc) (int, error) {
+// status, or why there is none. With framed (a command sent to
+// wrapperChain with "+") the output ends at the wrapper's frames, which
+// hold the status, and the session goes on (framed comes back true once
+// both frames were read); without, at the end of the session.
+func (c *conn) collect(ctx context.Context, ss *session, framed bool, out engine.OutputFunc) (int, bool, error) {
 	// out is called from two readers, and never once Run has returned.
 	var mu sync.Mutex
 	returned := false
@@ -334,9 +423,27 @@ func (c *conn) collect(ctx context.Context, ss *session, out engine.OutputFunc) 
 		// Keep the channel's window open if the scanner stopped early.
 		_, _ = io.Copy(io.Discard, r)
 	}
-	go read(ss.stdout, engine.Stdout)
-	go read(ss.stderr, engine.Stderr)
+	stdout, stderr := ss.stdout, ss.stderr
+	if ss.outF != nil {
+		// A warm session's streams are read through its frame readers,
+		// which hold what may be the start of a frame, even when this
+		// command ends with the session.
+		ss.outF.next()
+		ss.errF.next()
+		stdout, stderr = ss.outF, ss.errF
+	}
+	go read(stdout, engine.Stdout)
+	go read(stderr, engine.Stderr)
 	wg.Wait()
+	if framed {
+		if code, ok := ss.outF.status(); ok {
+			if err := ctx.Err(); err != nil {
+				return -1, false, err // stopped: the status is the signal's
+			}
+			// Kept only with both frames read: else the wrapper is gone.
+			return code, ss.errF.framed, nil
+		}
+	}
 	werr := ss.wait()
 
 	if err := ctx.Err(); err != nil {
@@ -344,28 +451,28 @@ func (c *conn) collect(ctx context.Context, ss *session, out engine.OutputFunc) 
 			// The cancel never reached the host (a dead link): the
 			// connection was closed under the command, which may still be
 			// running there. Its outcome is unknown, not stopped.
-			return -1, fmt.Errorf("%w (after %w)", c.lost(), err)
+			return -1, false, fmt.Errorf("%w (after %w)", c.lost(), err)
 		}
-		return -1, err
+		return -1, false, err
 	}
 	var exitErr *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	switch {
 	case werr == nil:
-		return 0, nil
+		return 0, false, nil
 	case errors.As(werr, &exitErr):
-		return exitErr.ExitStatus(), nil
+		return exitErr.ExitStatus(), false, nil
 	case errors.As(werr, &missing), c.cl.dead(), connectionClosed(werr):
 		// The session usually ended because the connection did: give the
 		// connection a moment to report that, for the better reason.
 		select {
 		case <-c.cl.done:
-			return -1, c.lost()
+			return -1, false, c.lost()
 		case <-time.After(200 * time.Millisecond):
-			return -1, lostError(c.host, "the session ended without an exit status")
+			return -1, false, lostError(c.host, "the session ended without an exit status")
 		}
 	}
-	return -1, fmt.Errorf("%s: wait: %w", c.host, werr)
+	return -1, false, fmt.Errorf("%s: wait: %w", c.host, werr)
 }
 
 // Warm starts a session for the next command, unless one is ready or being
@@ -398,7 +505,7 @@ func (c *conn) Warm() {
 			w.err = err
 			return
 		}
-		ss, err := pipes(sess)
+		ss, err := warmPipes(sess, c.terminator)
 		if err == nil && c.forward {
 			err = agent.RequestAgentForwarding(sess)
 		}
@@ -426,7 +533,7 @@ func (c *conn) takeWarm(ctx context.Context, cmd engine.Command) (*session, stri
 		c.wmu.Unlock()
 		return nil, ""
 	}
-	in, ok := warmInput(engine.WithEnv(cmd), c.terminator)
+	in, ok := warmInput(engine.WithEnv(cmd), c.terminator, cmd.More)
 	if !ok {
 		c.wmu.Unlock()
 		return nil, "" // left for a later command

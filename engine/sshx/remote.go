@@ -97,19 +97,66 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 	return "exec /bin/sh -c " + shell.Quote(wrapperNoPTY) + " rollout " + shell.Quote(line) + " " + strconv.Itoa(graceSeconds(grace))
 }
 
-// warmPrefix is what a warm session runs before wrapperNoPTY: it reads the
-// command from stdin, line by line, up to a line that is the terminator
-// ("$2", random per connection), then goes on as the wrapper would with
-// "$1" the command and "$2" the grace period. End of file before the
-// terminator (the session was closed unused) exits quietly. Lines are
-// joined with a newline made by printf, only for a command of more than
-// one line (it costs a fork). Its variables are unset before the command
-// starts, so an exported one of the same name is not handed on changed.
-const warmPrefix = `_rl=; _rf=; _rc=; _rg=; _rn=; ` +
-	`while IFS= read -r _rl; do ` +
+// wrapperChain is what a warm session runs: the no-PTY wrapper, in a loop
+// that reads each command from stdin rather than from its arguments, so
+// that a session can be started before its command is known and can run
+// more than one. "$1" is the grace period, "$2" the terminator (random per
+// connection). Each command is its lines, then a line that is the
+// terminator: the wrapper runs it and exits with its status, as
+// wrapperNoPTY does; or the terminator and "+": the wrapper runs it, then
+// writes a frame, "$2:" and the status on stdout and "$2:" alone on
+// stderr, each with a newline, and waits for the next command. The frames
+// tell where the command's output ends (each stream is a pipe, so what the
+// command wrote comes first); the client reads its status from them. End
+// of file where a command is awaited (the session closed, unused or after
+// a chain) exits quietly, running nothing.
+//
+// Beyond wrapperNoPTY (whose details it shares):
+//   - the session's stdin stays on fd 3 and its stdout and stderr on fds 4
+//     and 5 for the wrapper's whole life; the command gets them as 0 (no:
+//     /dev/null), 1 and 2, and neither it nor the watcher holds 3, 4 or 5;
+//   - only the first command runs in the wrapper's own process group (the
+//     group form); later ones get one of their own from setsid, so that
+//     stopping one never stops what an earlier one left running (a daemon
+//     an apply started, say), as with a session per command;
+//   - the wrapper waits for the watcher to be gone before it frames the
+//     command, so the next command's line, which the client sends only on
+//     reading the frame, cannot be read by a watcher still there;
+//   - traps are reset before each command is forked, and the wrapper's own
+//     variables are unset, or moved into the positional parameters, first:
+//     an exported variable of the same name is handed on unchanged.
+//
+// It is one line, so that it survives a login shell of any kind on its way
+// to /bin/sh.
+const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` +
+	`g=; { read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null; ` +
+	`if [ "$g" = "$$" ]; then set -- "$1" "$2" 1; else set -- "$1" "$2" ""; fi; unset g; ` +
+	`while :; do ` +
+	`trap - TERM HUP INT PIPE; unset p w s; ` +
+	`_rl=; _rf=; _rc=; _rg=; _rn=; ` +
+	`while IFS= read -r _rl <&3; do ` +
 	`if [ "$_rl" = "$2" ]; then _rf=1; break; fi; ` +
+	`if [ "$_rl" = "$2+" ]; then _rf=2; break; fi; ` +
 	`if [ -n "$_rg" ]; then [ -n "$_rn" ] || { _rn=$(printf '\nx'); _rn=${_rn%x}; }; _rc=$_rc$_rn$_rl; else _rc=$_rl; _rg=1; fi; ` +
-	`done; [ -n "$_rf" ] || exit 0; set -- "$_rc" "$1"; unset _rl _rf _rc _rg _rn; `
+	`done; [ -n "$_rf" ] || exit 0; ` +
+	`set -- "$1" "$2" "$3" "$_rf" "$_rc"; unset _rl _rf _rc _rg _rn; ` +
+	`if [ "$3" = 1 ]; then ` +
+	`/bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & p=$!; trap '' TERM PIPE; ` +
+	`( while IFS= read -r l <&3; do case $l in TERM) kill -s TERM 0;; KILL) kill -s KILL 0;; esac; done; kill -s TERM 0; sleep "$1"; kill -s KILL 0 ) 4>&- 5>&- & ` +
+	`w=$!; trap 'kill -s TERM 0' HUP INT; ` +
+	`else ` +
+	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & else /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & fi; ` +
+	`p=$!; trap '' PIPE; ` +
+	`k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; ` +
+	`( while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$1"; k KILL ) 4>&- 5>&- & ` +
+	`w=$!; trap 'k TERM' TERM HUP INT; ` +
+	`fi; ` +
+	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; ` +
+	`kill -s KILL "$w" 2>/dev/null; wait "$w"; ` +
+	`[ "$4" = 2 ] || exit "$s"; ` +
+	`printf '%s:%s\n' "$2" "$s" >&4; printf '%s:\n' "$2" >&5; ` +
+	`set -- "$1" "$2" ""; ` +
+	`done`
 
 // maxWarmLine bounds the commands sent to a warm session: the shell's read
 // takes stdin a byte at a time, so a very long command is cheaper as an
@@ -119,15 +166,22 @@ const maxWarmLine = 16 << 10
 // warmCommand is the exec request for a warm session: the wrapper, waiting
 // on stdin for its command and the terminator.
 func warmCommand(terminator string, grace time.Duration) string {
-	return "exec /bin/sh -c " + shell.Quote(warmPrefix+wrapperNoPTY) + " rollout " + strconv.Itoa(graceSeconds(grace)) + " " + shell.Quote(terminator)
+	return "exec /bin/sh -c " + shell.Quote(wrapperChain) + " rollout " + strconv.Itoa(graceSeconds(grace)) + " " + shell.Quote(terminator)
 }
 
-// warmInput is what a warm session reads: the command's line, then the
-// terminator. ok is false when the line cannot be sent this way (too long,
-// or it holds the terminator as a line of its own).
-func warmInput(line, terminator string) (in string, ok bool) {
-	if len(line) > maxWarmLine || strings.Contains("\n"+line+"\n", "\n"+terminator+"\n") {
+// warmInput is what a warm session reads for one command: its line, then
+// the terminator, with "+" when more is set (the session stays for another
+// command). ok is false when the line cannot be sent this way (too long,
+// or it holds a terminator line of either kind as a line of its own).
+func warmInput(line, terminator string, more bool) (in string, ok bool) {
+	if len(line) > maxWarmLine {
 		return "", false
+	}
+	if l := "\n" + line + "\n"; strings.Contains(l, "\n"+terminator+"\n") || strings.Contains(l, "\n"+terminator+"+\n") {
+		return "", false
+	}
+	if more {
+		return line + "\n" + terminator + "+\n", true
 	}
 	return line + "\n" + terminator + "\n", true
 }

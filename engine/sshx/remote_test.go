@@ -135,3 +135,142 @@ func TestHopEndpoint(t *testing.T) {
 		t.Errorf("fallback known_hosts %q", got)
 	}
 }
+
+// chainWrapper is wrapperChain running locally, as sshd would run it, with
+// its stdin held open and its stdout and stderr read a command at a time
+// through frame readers, as the client reads them.
+type chainWrapper struct {
+	x         *exec.Cmd
+	stdin     io.WriteCloser
+	term      string
+	out, errs *frameReader
+}
+
+func startChain(t *testing.T, leader bool) *chainWrapper {
+	t.Helper()
+	term := "rollout-" + marker(t)
+	x := exec.Command("sh", "-c", warmCommand(term, time.Second))
+	x.SysProcAttr = &syscall.SysProcAttr{Setsid: leader}
+	stdin, err := x.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := x.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := x.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = x.Process.Kill(); _, _ = x.Process.Wait() })
+	return &chainWrapper{x: x, stdin: stdin, term: term,
+		out: newFrameReader(stdout, term+":"), errs: newFrameReader(stderr, term+":")}
+}
+
+// send writes a command to the wrapper, as warmInput makes it.
+func (w *chainWrapper) send(t *testing.T, line string, more bool) {
+	t.Helper()
+	in, ok := warmInput(line, w.term, more)
+	if !ok {
+		t.Fatalf("%q cannot be sent", line)
+	}
+	if _, err := io.WriteString(w.stdin, in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// result reads one command's stdout and stderr, to their frames or to
+// their end, and the status in the frame; framed says both frames came.
+func (w *chainWrapper) result(t *testing.T) (stdout, stderr string, status int, framed bool) {
+	t.Helper()
+	var o, e strings.Builder
+	w.out.next()
+	w.errs.next()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(&o, w.out); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(&e, w.errs); done <- struct{}{} }()
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no end of the command's output within 10s")
+		}
+	}
+	st, ok := w.out.status()
+	return o.String(), e.String(), st, ok && w.errs.framed
+}
+
+// The chain wrapper runs each command it reads, with the command's output
+// and status framed, and the next command after it; a command without "+"
+// ends the wrapper with its status, in both of the wrapper's forms.
+func TestChainWrapperRunsCommandsInTurn(t *testing.T) {
+	for _, leader := range []bool{true, false} {
+		t.Run(fmt.Sprintf("leader=%v", leader), func(t *testing.T) {
+			w := startChain(t, leader)
+			for _, step := range []struct {
+				line      string
+				more      bool
+				out, errs string
+				status    int
+			}{
+				{"echo out; echo err >&2; printf 'no newline'", true, "out\nno newline", "err\n", 0},
+				{"exit 3", true, "", "", 3},
+				{"echo $$ >/dev/null; kill -s TERM $$", true, "", "", 128 + 15},
+				{"echo last", false, "last\n", "", -1},
+			} {
+				w.send(t, step.line, step.more)
+				o, e, st, framed := w.result(t)
+				if !framed {
+					st = -1
+				}
+				if o != step.out || e != step.errs || st != step.status || framed != step.more {
+					t.Fatalf("%q: stdout %q stderr %q status %d framed %v; want %q %q %d %v", step.line, o, e, st, framed, step.out, step.errs, step.status, step.more)
+				}
+			}
+			if code := exitCode(t, w.x); code != 0 {
+				t.Fatalf("exit %d, want the last command's 0", code)
+			}
+		})
+	}
+}
+
+// "TERM" on stdin stops the command that is running, and only it: what an
+// earlier command of the session left running lives on, and the wrapper
+// frames the command killed and runs the next. End of file where a command
+// is awaited ends the wrapper quietly, running nothing.
+func TestChainWrapperStopsOnlyTheRunningCommand(t *testing.T) {
+	for _, leader := range []bool{true, false} {
+		t.Run(fmt.Sprintf("leader=%v", leader), func(t *testing.T) {
+			w := startChain(t, leader)
+			left, m := marker(t)+"1", marker(t)+"2"
+			t.Cleanup(func() { _ = exec.Command("pkill", "-f", "sleep "+left).Run() })
+			w.send(t, "sleep "+left+" >/dev/null 2>&1 &", true)
+			if _, _, st, framed := w.result(t); !framed || st != 0 {
+				t.Fatalf("first: status %d framed %v", st, framed)
+			}
+			w.send(t, "sleep "+m+"; echo never", true)
+			waitFor(t, "the command to start", 5*time.Second, func() bool { return len(processes("sleep "+m)) > 0 })
+			io.WriteString(w.stdin, stdinTerm)
+			o, _, st, framed := w.result(t)
+			if !framed || st < 128 || strings.Contains(o, "never") {
+				t.Fatalf("stopped: stdout %q status %d framed %v; want death by signal, framed", o, st, framed)
+			}
+			waitGone(t, "sleep "+m, 3*time.Second)
+			if len(processes("sleep "+left)) == 0 {
+				t.Fatal("stopping the second command stopped what the first left running")
+			}
+			w.send(t, "echo next", true)
+			if o, _, st, framed := w.result(t); o != "next\n" || st != 0 || !framed {
+				t.Fatalf("after: stdout %q status %d framed %v", o, st, framed)
+			}
+			w.stdin.Close()
+			if code := exitCode(t, w.x); code != 0 {
+				t.Fatalf("exit %d at end of file, want 0", code)
+			}
+		})
+	}
+}

@@ -156,22 +156,36 @@ func TestRunAfterClose(t *testing.T) {
 	}
 }
 
-// Under OpenSSH the command runs in the wrapper's process group (the
-// session's, which sshd made), not in one setsid made for it: the cheaper
-// form of the wrapper is the one taken. The command's shell is not its
-// group's leader; the group is the session's.
+// Under OpenSSH the first command of a session runs in the wrapper's
+// process group (the session's, which sshd made), not in one setsid made
+// for it: the cheaper form of the wrapper is the one taken. Its shell is
+// not its group's leader; the group is the session's. A later command in
+// the same session (after one with More) gets a session of its own, so
+// that stopping it cannot stop what the first one left running.
 func TestRunInTheSessionsProcessGroup(t *testing.T) {
 	s := needSSHD(t)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
-	for _, more := range []bool{true, false} { // a cold session, then a warm one
-		code, o, err := runCmd(t, c, engine.Command{Line: `read -r _ _ _ _ g sid _ </proc/$$/stat; echo "$$ $g $sid"`, More: more})
+	const ids = `read -r _ _ _ _ g sid _ </proc/$$/stat; echo "$$ $g $sid"`
+	for i, step := range []struct {
+		more, own bool
+	}{
+		{more: true},             // a new session, kept
+		{more: false, own: true}, // the kept one
+		{more: false},            // a new session
+	} {
+		code, o, err := runCmd(t, c, engine.Command{Line: ids, More: step.more})
 		if err != nil || code != 0 {
-			t.Fatalf("code %d, err %v", code, err)
+			t.Fatalf("command %d: code %d, err %v", i, code, err)
 		}
 		f := strings.Fields(strings.Join(o.lines(engine.Stdout), ""))
-		if len(f) != 3 || f[0] == f[1] || f[1] != f[2] {
-			t.Fatalf("pid, process group, session = %q: want the command in the session's group, not one of its own", f)
+		switch {
+		case len(f) != 3:
+			t.Fatalf("command %d: output %q", i, f)
+		case step.own && (f[0] != f[1] || f[1] != f[2]):
+			t.Fatalf("command %d: pid, process group, session = %q: want a session of its own", i, f)
+		case !step.own && (f[0] == f[1] || f[1] != f[2]):
+			t.Fatalf("command %d: pid, process group, session = %q: want the command in the session's group, not one of its own", i, f)
 		}
 	}
 }

@@ -176,21 +176,125 @@ func TestWarmSessionOneSlot(t *testing.T) {
 
 // A warm session whose shell was killed on the host while it waited is
 // not used: the command runs in a new session, as if none had been warmed.
-// (Killed in the instant before its line is sent, before sshd's close of
-// the channel arrives, the command is reported killed though it never ran:
-// the host fails, untouched, and a retry runs it.)
+// So too a session kept after a command with More. (Killed in the instant
+// before its line is sent, before sshd's close of the channel arrives, the
+// command is reported killed though it never ran: the host fails,
+// untouched, and a retry runs it.)
 func TestWarmSessionKilledWhileWaiting(t *testing.T) {
-	c := warmOnHost(t)
-	if err := exec.Command("pkill", "-KILL", "-f", c.terminator).Run(); err != nil {
-		t.Fatalf("pkill: %v", err)
+	for _, kept := range []bool{false, true} {
+		t.Run(fmt.Sprintf("kept=%v", kept), func(t *testing.T) {
+			var c *conn
+			if kept {
+				s := needSSHD(t)
+				kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+				c = dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+				if code, _, err := runCmd(t, c, engine.Command{Line: "true", More: true}); err != nil || code != 0 || !warmed(t, c) {
+					t.Fatalf("code %d, err %v, kept %v", code, err, hasWarm(c))
+				}
+			} else {
+				c = warmOnHost(t)
+			}
+			if err := exec.Command("pkill", "-KILL", "-f", c.terminator).Run(); err != nil {
+				t.Fatalf("pkill: %v", err)
+			}
+			waitGone(t, c.terminator, 5*time.Second)
+			c.wmu.Lock()
+			w := c.warm
+			c.wmu.Unlock()
+			sshdtest.WaitFor(t, "the warm session to end", 5*time.Second, w.s.hasEnded)
+			code, o, err := runCmd(t, c, engine.Command{Line: "echo fresh"})
+			if err != nil || code != 0 || !reflect.DeepEqual(o.lines(engine.Stdout), []string{"fresh"}) {
+				t.Fatalf("code %d, err %v, out %q", code, err, o.lines(engine.Stdout))
+			}
+		})
 	}
-	waitGone(t, c.terminator, 5*time.Second)
-	c.wmu.Lock()
-	w := c.warm
-	c.wmu.Unlock()
-	sshdtest.WaitFor(t, "the warm session to end", 5*time.Second, w.s.hasEnded)
-	code, o, err := runCmd(t, c, engine.Command{Line: "echo fresh"})
-	if err != nil || code != 0 || !reflect.DeepEqual(o.lines(engine.Stdout), []string{"fresh"}) {
-		t.Fatalf("code %d, err %v, out %q", code, err, o.lines(engine.Stdout))
+}
+
+// Commands with More run one after another in one session: its wrapper
+// runs each (the same parent for all of them) and frames it, with no new
+// session, shell and wrapper on the host for the next. Each command's
+// output is its own, to the byte (a last line without a newline, more
+// than a channel's window in all, stderr apart), and so is its status. A
+// command without More ends the session; one that fails drops it.
+func TestChainRunsCommandsInOneSession(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{}), s.host("web-1", kh))
+	const parent = `echo "parent $PPID"`
+	steps := []struct {
+		line  string
+		more  bool
+		code  int
+		out   []string
+		errs  []string
+		count int // lines of stdout, when out is not given
+	}{
+		{line: parent + "; echo err >&2; printf 'no newline'", more: true, out: []string{"parent", "no newline"}, errs: []string{"err"}},
+		{line: parent + "; seq 1 400000", more: true, count: 400001},
+		{line: parent + "; echo last", out: []string{"parent", "last"}},
+		{line: parent, more: true, out: []string{"parent"}},
+		{line: parent + "; exit 5", more: true, code: 5, out: []string{"parent"}},
+		{line: parent, out: []string{"parent"}},
+	}
+	var parents []string
+	for i, step := range steps {
+		code, o, err := runCmd(t, c, engine.Command{Line: step.line, More: step.more})
+		if err != nil || code != step.code {
+			t.Fatalf("command %d: code %d, err %v; want %d", i, code, err, step.code)
+		}
+		out := o.lines(engine.Stdout)
+		if len(out) == 0 || !strings.HasPrefix(out[0], "parent ") {
+			t.Fatalf("command %d: stdout %.200q", i, out)
+		}
+		parents = append(parents, strings.TrimPrefix(out[0], "parent "))
+		out[0] = "parent"
+		switch {
+		case step.out == nil && (len(out) != step.count || out[len(out)-1] != fmt.Sprint(step.count-1)):
+			t.Fatalf("command %d: %d lines of stdout, the last %q; want %d", i, len(out), out[len(out)-1], step.count)
+		case step.out != nil && !reflect.DeepEqual(out, step.out):
+			t.Fatalf("command %d: stdout %q, want %q", i, out, step.out)
+		case !reflect.DeepEqual(o.lines(engine.Stderr), step.errs):
+			t.Fatalf("command %d: stderr %q, want %q", i, o.lines(engine.Stderr), step.errs)
+		}
+		if hasWarm(c) != (step.more && step.code == 0) {
+			t.Fatalf("command %d: a session kept is %v", i, hasWarm(c))
+		}
+	}
+	if parents[0] != parents[1] || parents[1] != parents[2] || parents[3] != parents[4] {
+		t.Errorf("parents %q: want the first three commands in one session, the next two in another", parents)
+	}
+	if parents[2] == parents[3] || parents[4] == parents[5] {
+		t.Errorf("parents %q: a session ran on after a command without More, or a failed one", parents)
+	}
+}
+
+// A command stopped in a kept session stops alone: what the command before
+// it in the session left running lives on, as it would had each had a
+// session of its own; and the connection goes on working.
+func TestChainCancelStopsOnlyTheCommand(t *testing.T) {
+	s := needSSHD(t)
+	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
+	c := dial(t, newTransport(t, Options{Grace: time.Second}), s.host("web-1", kh))
+	left, m := marker(t)+"1", marker(t)+"2"
+	t.Cleanup(func() { _ = exec.Command("pkill", "-f", "sleep "+left).Run() })
+	if code, _, err := runCmd(t, c, engine.Command{Line: "sleep " + left + " >/dev/null 2>&1 &", More: true}); err != nil || code != 0 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	var o output
+	code, err := c.Run(ctx, engine.Command{Line: "sleep " + m + "; echo never", More: true}, o.add)
+	if !errors.Is(err, context.DeadlineExceeded) || code != -1 {
+		t.Fatalf("code %d, err %v; want -1, context.DeadlineExceeded", code, err)
+	}
+	waitGone(t, "sleep "+m, 5*time.Second)
+	if len(sshdtest.Processes("sleep "+left)) == 0 {
+		t.Fatal("the cancel stopped what the command before left running")
+	}
+	if hasWarm(c) {
+		t.Fatal("a session was kept after a cancel")
+	}
+	if code, _, err := runCmd(t, c, engine.Command{Line: "echo again"}); err != nil || code != 0 {
+		t.Fatalf("the connection is unusable after a cancel: code %d, err %v", code, err)
 	}
 }
