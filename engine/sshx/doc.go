@@ -58,17 +58,23 @@
 // # Warm sessions
 //
 // A new session costs two round trips (open, exec) and, on the host, sshd's
-// fork and the shells' execs before the command starts. When the engine
-// says another command follows (engine.Command.More: verify after apply), or
-// opened the connection ahead of the host's turn (Warm), the next session is
-// opened and its wrapper started while the current command runs or the
-// host waits: the wrapper reads the command line from stdin, up to a random
-// terminator line, and then goes on exactly as the wrapper of a command
-// passed as an argument. A warm session takes one of the connection's
-// session slots; an unused one reads end of file when the connection closes
-// and exits without running anything, and one warmed by a command that
-// failed is closed at once. Commands with a PTY, and lines over 16 KiB,
-// are passed as arguments as before.
+// fork and the shells' execs before the command starts. A warm session's
+// wrapper is started before its command is known, and reads it from stdin,
+// up to a random terminator line; with "+" after the terminator it runs
+// the command, frames its end on stdout (the terminator, a colon and the
+// exit status) and on stderr, and waits for the next. So a command with
+// More (engine.Command.More: verify after apply) runs in such a session,
+// and, once it succeeds, the next command runs in the same one: no new
+// session, login shell and wrapper on the host. On a connection opened
+// ahead of the host's turn (Warm), the first command's session is started
+// while the host waits. Each command after the first in a session gets a
+// process group of its own (setsid), so that stopping it never stops what
+// an earlier one left running. A warm session takes one of the
+// connection's session slots; an unused one reads end of file when the
+// connection closes and exits without running anything, and one whose
+// command failed is closed at once. Commands with a PTY, and lines over 16
+// KiB, are passed as arguments as before, in a session of their own (a
+// command with More then warms the next one's while it runs).
 //
 // Environment variables are quoted into the command line (engine.WithEnv):
 // most sshd configurations refuse SetEnv.
