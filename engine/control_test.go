@@ -417,25 +417,36 @@ func TestRollbackWhilePausedAndAfterAbort(t *testing.T) {
 }
 
 // Under --yes the next step's first hosts are dialled ahead, but only once
-// the running step has started applying, so that their handshakes do not
-// compete with that step's own; each connection opened ahead is asked to
-// get its first session ready, and is the one the host's turn uses, or its
-// turn dials instead if the dial ahead has not started: every fleet host is
-// dialled once.
+// the running step has started applying, and a moment (aheadSettle) after,
+// so that their handshakes compete neither with that step's own nor with
+// its first command getting going; each connection opened ahead is asked
+// to get its first session ready, and is the one the host's turn uses, or
+// its turn dials instead if the dial ahead has not started: every fleet
+// host is dialled once.
 func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 	spec := fleetSpec{test: 1, fleet: 6, batches: "[100%]", parallel: 2, maxFailures: "0", soak: "0s", extra: "capture: {version: getversion}\n"}
 	ft := fake.New()
 	var mu sync.Mutex
 	var order []string
+	var testApplied, firstDial time.Time
 	ft.OnDial = func(h string) {
 		mu.Lock()
 		defer mu.Unlock()
 		order = append(order, "dial "+h)
+		if h == "f01" {
+			firstDial = time.Now()
+		}
 	}
 	ft.OnRun = func(h, verb string) {
 		mu.Lock()
-		defer mu.Unlock()
 		order = append(order, verb+" "+h)
+		mu.Unlock()
+		if h == "t01" && verb == "apply" {
+			// The test host's apply takes long enough for the next
+			// step's dials to start while it runs.
+			testApplied = time.Now()
+			time.Sleep(600 * time.Millisecond)
+		}
 	}
 	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
 	if err != nil {
@@ -452,6 +463,15 @@ func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 		if i := slices.Index(order, "dial "+h); i < captured {
 			t.Errorf("%s was dialled before the test host had even captured its state:\n%s", h, strings.Join(order, "\n"))
 		}
+	}
+	if testApplied.IsZero() || firstDial.IsZero() {
+		t.Fatalf("no apply of t01 or no dial of f01 seen:\n%s", strings.Join(order, "\n"))
+	}
+	if d := firstDial.Sub(testApplied); d < 100*time.Millisecond {
+		t.Errorf("f01 was dialled %s after the test host's apply started; want it to wait a moment (aheadSettle)", d)
+	}
+	if slices.Index(order, "dial f01") > slices.Index(order, "verify t01") {
+		t.Errorf("f01 was not dialled ahead, while the test host's apply ran:\n%s", strings.Join(order, "\n"))
 	}
 	dials, warms := ft.Dials(), ft.Warms()
 	for i := 1; i <= 6; i++ {
