@@ -486,3 +486,53 @@ func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 		t.Errorf("the test host, dialled in turn, was warmed %d times", warms["t01"])
 	}
 }
+
+// A done host's connection is closed a moment after (aheadSettle), while
+// the next host's command runs, rather than just as it starts or only at
+// the end; and the end closes every connection still open, at once.
+func TestDoneHostsConnectionClosesSoon(t *testing.T) {
+	spec := fleetSpec{test: 1, fleet: 3, batches: "[100%]", parallel: 1, maxFailures: "0", soak: "0s"}
+	ft := fake.New()
+	var mu sync.Mutex
+	closed := map[string]time.Time{}
+	var f02Start, f02End time.Time
+	ft.OnClose = func(h string) {
+		mu.Lock()
+		defer mu.Unlock()
+		closed[h] = time.Now()
+	}
+	ft.OnRun = func(h, verb string) {
+		if h != "f02" || verb != "apply" {
+			return
+		}
+		mu.Lock()
+		f02Start = time.Now()
+		mu.Unlock()
+		time.Sleep(600 * time.Millisecond)
+		mu.Lock()
+		f02End = time.Now()
+		mu.Unlock()
+	}
+	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := drive(t, e, ft, "", func(engine.GateReached) engine.Decision { return ignore })
+	if o := r.wait(); o != engine.OutcomeSucceeded {
+		t.Fatalf("outcome %s\n%s", o, r.dump())
+	}
+	if n := ft.Unclosed(); n != 0 {
+		t.Errorf("%d connections left open at the end", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := closed["f01"]
+	switch {
+	case !ok || f02Start.IsZero():
+		t.Fatalf("f01 closed %v, f02 applied at %v", ok, f02Start)
+	case c.Sub(f02Start) < 100*time.Millisecond:
+		t.Errorf("f01's connection closed %s after f02 started: want a moment later", c.Sub(f02Start))
+	case !c.Before(f02End):
+		t.Errorf("f01's connection closed only after f02's apply ended: want it closed meanwhile")
+	}
+}

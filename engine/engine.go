@@ -87,6 +87,9 @@ type Engine struct {
 	// starts its apply, or its swap: the next step's connections opened
 	// ahead (dialNextStep) wait for it.
 	applying chan struct{}
+	// closing, under hmu, holds done hosts' connections that closeSoon
+	// closes a moment later, or closeConns at the end.
+	closing map[*closing]struct{}
 
 	// Owned by the engine loop.
 	gateSeq     int

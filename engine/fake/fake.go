@@ -75,6 +75,9 @@ type Transport struct {
 	OnRun func(host, verb string)
 	// OnDial, when set, is called as each dial starts (with the lock not held).
 	OnDial func(host string)
+	// OnClose, when set, is called as a connection is first closed (with
+	// the lock not held).
+	OnClose func(host string)
 	// dead marks connections that have gone (Kill): they say so by Alive.
 	dead map[*conn]bool
 }
@@ -184,8 +187,9 @@ func (t *Transport) Dial(ctx context.Context, host *inventory.Host) (engine.Conn
 }
 
 type conn struct {
-	t    *Transport
-	host string
+	t      *Transport
+	host   string
+	closed bool // under t.mu
 }
 
 // Kill ends every open connection to host, as an sshd restart would: each
@@ -210,7 +214,31 @@ func (c *conn) Alive() bool {
 	return !c.t.dead[c]
 }
 
-func (c *conn) Close() error { return nil }
+// Close marks the connection closed; OnClose hears of the first.
+func (c *conn) Close() error {
+	c.t.mu.Lock()
+	first := !c.closed
+	c.closed = true
+	onClose := c.t.OnClose
+	c.t.mu.Unlock()
+	if first && onClose != nil {
+		onClose(c.host)
+	}
+	return nil
+}
+
+// Unclosed counts the connections dialled and not closed since.
+func (t *Transport) Unclosed() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, c := range t.open {
+		if !c.closed {
+			n++
+		}
+	}
+	return n
+}
 
 func (c *conn) Run(ctx context.Context, cmd engine.Command, out engine.OutputFunc) (int, error) {
 	verb, _, _ := strings.Cut(strings.TrimSpace(cmd.Line), " ")
