@@ -43,7 +43,7 @@ func run() error {
 		handshakes = flag.Int("handshakes", 0, "MaxConcurrentHandshakes (0: the transport's default)")
 		cmd        = flag.String("cmd", "true", "command to run")
 		commands   = flag.Int("commands", 1, "commands run per host, one after another (apply, then verify)")
-		warm       = flag.Bool("warm", false, "each command but the last says another follows (engine.Command.More), so the next one's session is warmed")
+		warm       = flag.Bool("warm", false, "each command but the last says another follows (engine.Command.More), so the next one runs in the same session")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile here")
 	)
 	flag.Parse()
