@@ -88,8 +88,10 @@ type Engine struct {
 	// ahead (dialNextStep) wait for it.
 	applying chan struct{}
 	// closing, under hmu, holds done hosts' connections that closeSoon
-	// closes a moment later, or closeConns at the end.
-	closing map[*closing]struct{}
+	// closes a moment later (closer, the timer, set while any wait), or
+	// closeConns at the end.
+	closing []closing
+	closer  *time.Timer
 
 	// Owned by the engine loop.
 	gateSeq     int

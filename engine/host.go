@@ -120,17 +120,21 @@ func (e *Engine) closeConns() {
 			hr.conn = nil
 		}
 	}
-	for l := range e.closing {
-		l.timer.Stop()
+	closing := e.closing
+	e.closing = nil
+	if e.closer != nil {
+		e.closer.Stop()
+		e.closer = nil
+	}
+	for _, l := range closing {
 		l.conn.Close()
 	}
-	e.closing = nil
 }
 
-// closing is a done host's connection that closeSoon will close.
+// closing is a done host's connection that closeSoon will close, and when.
 type closing struct {
-	conn  Conn
-	timer *time.Timer
+	conn Conn
+	due  time.Time
 }
 
 // closeSoon closes a done host's connection aheadSettle from now, or when
@@ -139,24 +143,37 @@ type closing struct {
 // when the hosts of the same wave finish theirs and the next ones start
 // theirs: done a moment later, it falls into the time their commands run.
 // On the sleep100 bed, five interleaved runs: 6.28-6.35 s against
-// 6.26-6.29 s. Whoever takes it out of e.closing closes it.
+// 6.26-6.29 s. One timer serves the queue, which is in the order due.
 func (e *Engine) closeSoon(c Conn) {
-	l := &closing{conn: c}
 	e.hmu.Lock()
 	defer e.hmu.Unlock()
-	if e.closing == nil {
-		e.closing = make(map[*closing]struct{})
+	e.closing = append(e.closing, closing{conn: c, due: time.Now().Add(aheadSettle)})
+	if e.closer == nil {
+		e.closer = time.AfterFunc(aheadSettle, e.closeDue)
 	}
-	e.closing[l] = struct{}{}
-	l.timer = time.AfterFunc(aheadSettle, func() {
-		e.hmu.Lock()
-		_, mine := e.closing[l]
-		delete(e.closing, l)
-		e.hmu.Unlock()
-		if mine {
-			l.conn.Close()
-		}
-	})
+}
+
+// closeDue closes the connections whose time has come, and sets the timer
+// for the next.
+func (e *Engine) closeDue() {
+	now := time.Now()
+	e.hmu.Lock()
+	n := 0
+	for n < len(e.closing) && !e.closing[n].due.After(now) {
+		n++
+	}
+	due := slices.Clone(e.closing[:n])
+	clear(e.closing[:n])
+	e.closing = e.closing[n:]
+	if len(e.closing) > 0 && e.closer != nil {
+		e.closer.Reset(e.closing[0].due.Sub(now))
+	} else {
+		e.closer = nil
+	}
+	e.hmu.Unlock()
+	for _, l := range due {
+		l.conn.Close()
+	}
 }
 
 // setHost records a host's new state, durable before the caller acts on it.
