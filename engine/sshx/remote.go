@@ -103,9 +103,12 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 // more than one. "$1" is the grace period, "$2" the terminator (random per
 // connection). Each command is its lines, then a line that is the
 // terminator: the wrapper runs it and exits with its status, as
-// wrapperNoPTY does; or the terminator and "+": the wrapper runs it, then
-// writes a frame, "$2:" and the status on stdout and "$2:" alone on
-// stderr, each with a newline, and waits for the next command. The frames
+// wrapperNoPTY does; or the terminator and "+": the wrapper runs it, then,
+// if it succeeded, writes a frame, "$2:" and the status on stdout and "$2:"
+// alone on stderr, each with a newline, and waits for the next command (a
+// command that failed ends the session with its status, as the last one
+// does: nothing follows a failure, and a killed command's processes may
+// still be on their way out). The frames
 // tell where the command's output ends (each stream is a pipe, so what the
 // command wrote comes first); the client reads its status from them. End
 // of file where a command is awaited (the session closed, unused or after
@@ -115,10 +118,17 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 //   - the session's stdin stays on fd 3 and its stdout and stderr on fds 4
 //     and 5 for the wrapper's whole life; the command gets them as 0 (no:
 //     /dev/null), 1 and 2, and neither it nor the watcher holds 3, 4 or 5;
-//   - only the first command runs in the wrapper's own process group (the
-//     group form); later ones get one of their own from setsid, so that
-//     stopping one never stops what an earlier one left running (a daemon
-//     an apply started, say), as with a session per command;
+//   - a command with "+" runs in a session of its own, from setsid, and
+//     only the session's last command in the wrapper's process group (the
+//     group form, where sshd made the wrapper a group leader); so stopping
+//     one command never stops what another left running;
+//   - a command with "+" that left processes in its group (a daemon an
+//     apply started, say), which may hold its stdout or stderr, is not
+//     framed either: the wrapper exits with its status, and the client reads its
+//     output to the end, as it would for a session of its own (OpenSSH's
+//     way: the output ends when the last process holding it has closed
+//     it); the next command gets a new session. So too where there is no
+//     setsid to tell;
 //   - the wrapper waits for the watcher to be gone before it frames the
 //     command, so the next command's line, which the client sends only on
 //     reading the frame, cannot be read by a watcher still there;
@@ -132,7 +142,7 @@ const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` +
 	`g=; { read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null; ` +
 	`if [ "$g" = "$$" ]; then set -- "$1" "$2" 1; else set -- "$1" "$2" ""; fi; unset g; ` +
 	`while :; do ` +
-	`trap - TERM HUP INT PIPE; unset p w s; ` +
+	`trap - TERM HUP INT PIPE; unset p q w s; ` +
 	`_rl=; _rf=; _rc=; _rg=; _rn=; ` +
 	`while IFS= read -r _rl <&3; do ` +
 	`if [ "$_rl" = "$2" ]; then _rf=1; break; fi; ` +
@@ -140,12 +150,12 @@ const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` +
 	`if [ -n "$_rg" ]; then [ -n "$_rn" ] || { _rn=$(printf '\nx'); _rn=${_rn%x}; }; _rc=$_rc$_rn$_rl; else _rc=$_rl; _rg=1; fi; ` +
 	`done; [ -n "$_rf" ] || exit 0; ` +
 	`set -- "$1" "$2" "$3" "$_rf" "$_rc"; unset _rl _rf _rc _rg _rn; ` +
-	`if [ "$3" = 1 ]; then ` +
+	`if [ "$4" = 1 ] && [ "$3" = 1 ]; then ` +
 	`/bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & p=$!; trap '' TERM PIPE; ` +
 	`( while IFS= read -r l <&3; do case $l in TERM) kill -s TERM 0;; KILL) kill -s KILL 0;; esac; done; kill -s TERM 0; sleep "$1"; kill -s KILL 0 ) 4>&- 5>&- & ` +
 	`w=$!; trap 'kill -s TERM 0' HUP INT; ` +
 	`else ` +
-	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & else /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & fi; ` +
+	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & q=1; else /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & fi; ` +
 	`p=$!; trap '' PIPE; ` +
 	`k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; ` +
 	`( while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$1"; k KILL ) 4>&- 5>&- & ` +
@@ -153,9 +163,9 @@ const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` +
 	`fi; ` +
 	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; ` +
 	`kill -s KILL "$w" 2>/dev/null; wait "$w"; ` +
-	`[ "$4" = 2 ] || exit "$s"; ` +
+	`[ "$4" = 2 ] && [ "$s" = 0 ] && [ -n "$q" ] && ! kill -s 0 -- "-$p" 2>/dev/null || exit "$s"; ` +
 	`printf '%s:%s\n' "$2" "$s" >&4; printf '%s:\n' "$2" >&5; ` +
-	`set -- "$1" "$2" ""; ` +
+	`set -- "$1" "$2" "$3"; ` +
 	`done`
 
 // maxWarmLine bounds the commands sent to a warm session: the shell's read

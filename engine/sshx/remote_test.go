@@ -205,71 +205,99 @@ func (w *chainWrapper) result(t *testing.T) (stdout, stderr string, status int, 
 }
 
 // The chain wrapper runs each command it reads, with the command's output
-// and status framed, and the next command after it; a command without "+"
-// ends the wrapper with its status, in both of the wrapper's forms.
+// and status framed, and the next command after it, in both of the
+// wrapper's forms; a command without "+", or one that fails, ends the
+// wrapper with its status.
 func TestChainWrapperRunsCommandsInTurn(t *testing.T) {
+	for _, last := range []struct {
+		line   string
+		more   bool
+		out    string
+		status int
+	}{
+		{"echo last", false, "last\n", 0},
+		{"echo failed; exit 3", true, "failed\n", 3},
+		{"kill -s TERM $$", true, "", 128 + 15},
+	} {
+		for _, leader := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/leader=%v", last.line, leader), func(t *testing.T) {
+				w := startChain(t, leader)
+				for _, step := range []struct {
+					line      string
+					more      bool
+					out, errs string
+				}{
+					{"echo out; echo err >&2; printf 'no newline'", true, "out\nno newline", "err\n"},
+					{"true", true, "", ""},
+					{last.line, last.more, last.out, ""},
+				} {
+					w.send(t, step.line, step.more)
+					o, e, st, framed := w.result(t)
+					want := step.line != last.line
+					if o != step.out || e != step.errs || framed != want || (framed && st != 0) {
+						t.Fatalf("%q: stdout %q stderr %q status %d framed %v; want %q %q 0 %v", step.line, o, e, st, framed, step.out, step.errs, want)
+					}
+				}
+				if code := exitCode(t, w.x); code != last.status {
+					t.Fatalf("exit %d, want the last command's %d", code, last.status)
+				}
+			})
+		}
+	}
+}
+
+// "TERM" on stdin stops the command that is running, and the wrapper ends
+// with its status: nothing follows a command stopped. End of file where a
+// command is awaited ends the wrapper quietly, running nothing.
+func TestChainWrapperStopsTheRunningCommand(t *testing.T) {
 	for _, leader := range []bool{true, false} {
 		t.Run(fmt.Sprintf("leader=%v", leader), func(t *testing.T) {
 			w := startChain(t, leader)
-			for _, step := range []struct {
-				line      string
-				more      bool
-				out, errs string
-				status    int
-			}{
-				{"echo out; echo err >&2; printf 'no newline'", true, "out\nno newline", "err\n", 0},
-				{"exit 3", true, "", "", 3},
-				{"echo $$ >/dev/null; kill -s TERM $$", true, "", "", 128 + 15},
-				{"echo last", false, "last\n", "", -1},
-			} {
-				w.send(t, step.line, step.more)
-				o, e, st, framed := w.result(t)
-				if !framed {
-					st = -1
-				}
-				if o != step.out || e != step.errs || st != step.status || framed != step.more {
-					t.Fatalf("%q: stdout %q stderr %q status %d framed %v; want %q %q %d %v", step.line, o, e, st, framed, step.out, step.errs, step.status, step.more)
-				}
+			w.send(t, "echo first", true)
+			if o, _, st, framed := w.result(t); o != "first\n" || st != 0 || !framed {
+				t.Fatalf("first: stdout %q status %d framed %v", o, st, framed)
 			}
+			m := marker(t)
+			w.send(t, "sleep "+m+"; echo never", true)
+			waitFor(t, "the command to start", 5*time.Second, func() bool { return len(processes("sleep "+m)) > 0 })
+			io.WriteString(w.stdin, stdinTerm)
+			if o, _, _, framed := w.result(t); framed || strings.Contains(o, "never") {
+				t.Fatalf("stopped: stdout %q framed %v; want neither", o, framed)
+			}
+			if code := exitCode(t, w.x); code < 128 {
+				t.Fatalf("exit %d, want the stopped command's death by signal (128+n)", code)
+			}
+			waitGone(t, "sleep "+m, 3*time.Second)
+
+			w = startChain(t, leader)
+			w.stdin.Close()
 			if code := exitCode(t, w.x); code != 0 {
-				t.Fatalf("exit %d, want the last command's 0", code)
+				t.Fatalf("exit %d at end of file, want 0", code)
 			}
 		})
 	}
 }
 
-// "TERM" on stdin stops the command that is running, and only it: what an
-// earlier command of the session left running lives on, and the wrapper
-// frames the command killed and runs the next. End of file where a command
-// is awaited ends the wrapper quietly, running nothing.
-func TestChainWrapperStopsOnlyTheRunningCommand(t *testing.T) {
+// A command with "+" that leaves processes running is not framed: the
+// wrapper exits with its status, so its output is read to its end — the
+// end of every process that holds it — as a session of its own would be,
+// and what it left runs on.
+func TestChainWrapperEndsWhereACommandLeavesProcesses(t *testing.T) {
 	for _, leader := range []bool{true, false} {
 		t.Run(fmt.Sprintf("leader=%v", leader), func(t *testing.T) {
-			w := startChain(t, leader)
-			left, m := marker(t)+"1", marker(t)+"2"
+			left := marker(t) + "1"
 			t.Cleanup(func() { _ = exec.Command("pkill", "-f", "sleep "+left).Run() })
-			w.send(t, "sleep "+left+" >/dev/null 2>&1 &", true)
-			if _, _, st, framed := w.result(t); !framed || st != 0 {
-				t.Fatalf("first: status %d framed %v", st, framed)
+			w := startChain(t, leader)
+			w.send(t, "echo a; (sleep 0.3; echo late) & sleep "+left+" >/dev/null 2>&1 &", true)
+			o, _, _, framed := w.result(t)
+			if framed || o != "a\nlate\n" {
+				t.Fatalf("stdout %q, framed %v; want a and late, unframed", o, framed)
 			}
-			w.send(t, "sleep "+m+"; echo never", true)
-			waitFor(t, "the command to start", 5*time.Second, func() bool { return len(processes("sleep "+m)) > 0 })
-			io.WriteString(w.stdin, stdinTerm)
-			o, _, st, framed := w.result(t)
-			if !framed || st < 128 || strings.Contains(o, "never") {
-				t.Fatalf("stopped: stdout %q status %d framed %v; want death by signal, framed", o, st, framed)
-			}
-			waitGone(t, "sleep "+m, 3*time.Second)
-			if len(processes("sleep "+left)) == 0 {
-				t.Fatal("stopping the second command stopped what the first left running")
-			}
-			w.send(t, "echo next", true)
-			if o, _, st, framed := w.result(t); o != "next\n" || st != 0 || !framed {
-				t.Fatalf("after: stdout %q status %d framed %v", o, st, framed)
-			}
-			w.stdin.Close()
 			if code := exitCode(t, w.x); code != 0 {
-				t.Fatalf("exit %d at end of file, want 0", code)
+				t.Fatalf("exit %d, want the command's 0", code)
+			}
+			if len(processes("sleep "+left)) == 0 {
+				t.Fatal("what the command left running was stopped")
 			}
 		})
 	}

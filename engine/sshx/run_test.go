@@ -156,12 +156,12 @@ func TestRunAfterClose(t *testing.T) {
 	}
 }
 
-// Under OpenSSH the first command of a session runs in the wrapper's
-// process group (the session's, which sshd made), not in one setsid made
-// for it: the cheaper form of the wrapper is the one taken. Its shell is
-// not its group's leader; the group is the session's. A later command in
-// the same session (after one with More) gets a session of its own, so
-// that stopping it cannot stop what the first one left running.
+// Under OpenSSH a session's last command runs in the wrapper's process
+// group (the session's, which sshd made), not in one setsid made for it:
+// the cheaper form of the wrapper is the one taken. Its shell is not its
+// group's leader; the group is the session's. A command with More, after
+// which the session may go on, gets a session of its own, so that what it
+// leaves running can be told (and stopping a later command cannot stop it).
 func TestRunInTheSessionsProcessGroup(t *testing.T) {
 	s := needSSHD(t)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
@@ -170,9 +170,9 @@ func TestRunInTheSessionsProcessGroup(t *testing.T) {
 	for i, step := range []struct {
 		more, own bool
 	}{
-		{more: true},             // a new session, kept
-		{more: false, own: true}, // the kept one
-		{more: false},            // a new session
+		{more: true, own: true}, // a new session, kept
+		{more: false},           // the kept one, its last command
+		{more: false},           // a new session
 	} {
 		code, o, err := runCmd(t, c, engine.Command{Line: ids, More: step.more})
 		if err != nil || code != 0 {

@@ -268,22 +268,28 @@ func TestChainRunsCommandsInOneSession(t *testing.T) {
 	}
 }
 
-// A command stopped in a kept session stops alone: what the command before
-// it in the session left running lives on, as it would had each had a
-// session of its own; and the connection goes on working.
-func TestChainCancelStopsOnlyTheCommand(t *testing.T) {
+// A command with More that leaves processes running ends its session, as
+// if it were its last: its output is read to the end of every process
+// holding it, as for a session of its own, and the next command runs in a
+// new session. A cancel of that one stops it alone: what the first left
+// running lives on. The connection goes on working.
+func TestChainEndsWhereACommandLeavesProcesses(t *testing.T) {
 	s := needSSHD(t)
 	kh := knownHosts(t, s.line("ed25519", s.hostPort("127.0.0.1")))
 	c := dial(t, newTransport(t, Options{Grace: time.Second}), s.host("web-1", kh))
 	left, m := marker(t)+"1", marker(t)+"2"
 	t.Cleanup(func() { _ = exec.Command("pkill", "-f", "sleep "+left).Run() })
-	if code, _, err := runCmd(t, c, engine.Command{Line: "sleep " + left + " >/dev/null 2>&1 &", More: true}); err != nil || code != 0 {
-		t.Fatalf("code %d, err %v", code, err)
+	code, o, err := runCmd(t, c, engine.Command{Line: "echo a; (sleep 0.3; echo late) & sleep " + left + " >/dev/null 2>&1 &", More: true})
+	if err != nil || code != 0 || !reflect.DeepEqual(o.lines(engine.Stdout), []string{"a", "late"}) {
+		t.Fatalf("code %d, err %v, stdout %q; want a and late", code, err, o.lines(engine.Stdout))
+	}
+	if hasWarm(c) {
+		t.Fatal("a session was kept after a command that left processes running")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
-	var o output
-	code, err := c.Run(ctx, engine.Command{Line: "sleep " + m + "; echo never", More: true}, o.add)
+	var v output
+	code, err = c.Run(ctx, engine.Command{Line: "sleep " + m + "; echo never", More: true}, v.add)
 	if !errors.Is(err, context.DeadlineExceeded) || code != -1 {
 		t.Fatalf("code %d, err %v; want -1, context.DeadlineExceeded", code, err)
 	}
