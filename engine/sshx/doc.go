@@ -67,9 +67,12 @@
 // and, once it succeeds, the next command runs in the same one: no new
 // session, login shell and wrapper on the host. On a connection opened
 // ahead of the host's turn (Warm), the first command's session is started
-// while the host waits. Each command after the first in a session gets a
-// process group of its own (setsid), so that stopping it never stops what
-// an earlier one left running. A warm session takes one of the
+// while the host waits. A command with more to come runs in a process
+// group of its own (setsid), and is framed only if it succeeded and left
+// nothing running in it: else the session ends with it, and its output is
+// read to the end of every process holding it, as for a session of its
+// own. The session's last command runs in the wrapper's group. A warm
+// session takes one of the
 // connection's session slots; an unused one reads end of file when the
 // connection closes and exits without running anything, and one whose
 // command failed is closed at once. Commands with a PTY, and lines over 16
