@@ -448,14 +448,7 @@ func TestConnectionsOpenedAheadWaitForTheRunningStep(t *testing.T) {
 			time.Sleep(600 * time.Millisecond)
 		}
 	}
-	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := drive(t, e, ft, "", func(engine.GateReached) engine.Decision { return ignore })
-	if o := r.wait(); o != engine.OutcomeSucceeded {
-		t.Fatalf("outcome %s\n%s", o, r.dump())
-	}
+	runAutoConfirmed(t, spec, ft)
 	mu.Lock()
 	defer mu.Unlock()
 	captured := slices.Index(order, "getversion t01")
@@ -513,14 +506,7 @@ func TestDoneHostsConnectionClosesSoon(t *testing.T) {
 		f02End = time.Now()
 		mu.Unlock()
 	}
-	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := drive(t, e, ft, "", func(engine.GateReached) engine.Decision { return ignore })
-	if o := r.wait(); o != engine.OutcomeSucceeded {
-		t.Fatalf("outcome %s\n%s", o, r.dump())
-	}
+	runAutoConfirmed(t, spec, ft)
 	if n := ft.Unclosed(); n != 0 {
 		t.Errorf("%d connections left open at the end", n)
 	}
@@ -534,5 +520,19 @@ func TestDoneHostsConnectionClosesSoon(t *testing.T) {
 		t.Errorf("f01's connection closed %s after f02 started: want a moment later", c.Sub(f02Start))
 	case !c.Before(f02End):
 		t.Errorf("f01's connection closed only after f02's apply ended: want it closed meanwhile")
+	}
+}
+
+// runAutoConfirmed runs spec's rollout through ft under --yes (every gate
+// answers itself) and fails the test unless it succeeds.
+func runAutoConfirmed(t *testing.T, spec fleetSpec, ft *fake.Transport) {
+	t.Helper()
+	e, err := engine.New(spec.plan(t), engine.Options{Transport: ft, Local: ft, StateDir: t.TempDir(), AutoConfirm: true, User: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := drive(t, e, ft, "", func(engine.GateReached) engine.Decision { return ignore })
+	if o := r.wait(); o != engine.OutcomeSucceeded {
+		t.Fatalf("outcome %s\n%s", o, r.dump())
 	}
 }
