@@ -302,3 +302,28 @@ func TestChainWrapperEndsWhereACommandLeavesProcesses(t *testing.T) {
 		})
 	}
 }
+
+// A line that holds either terminator as a line of its own, or is too
+// long, is not sent to a warm session: it would end the command early, or
+// be slow to read. Elsewhere the terminator may appear.
+func TestWarmInput(t *testing.T) {
+	const term = "rollout-T"
+	for _, tc := range []struct {
+		line string
+		more bool
+		want string // "" for refused
+	}{
+		{"echo a", false, "echo a\n" + term + "\n"},
+		{"echo a", true, "echo a\n" + term + "+\n"},
+		{"echo " + term + "+", true, "echo " + term + "+\n" + term + "+\n"},
+		{"cat <<E\n" + term + "\nE", false, ""},
+		{"cat <<E\n" + term + "+\nE", true, ""},
+		{term + "+", false, ""},
+		{strings.Repeat("x", maxWarmLine+1), false, ""},
+	} {
+		got, ok := warmInput(tc.line, term, tc.more)
+		if ok != (tc.want != "") || got != tc.want {
+			t.Errorf("warmInput(%.40q, %v) = %q, %v; want %q", tc.line, tc.more, got, ok, tc.want)
+		}
+	}
+}
