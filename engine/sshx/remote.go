@@ -128,7 +128,10 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 //     output to the end, as it would for a session of its own (OpenSSH's
 //     way: the output ends when the last process holding it has closed
 //     it); the next command gets a new session. So too where there is no
-//     setsid to tell;
+//     setsid to tell. A process that left the group itself (a daemon that
+//     calls setsid) and still holds the output is not seen: the session's
+//     last command then waits for it, where a session per command would
+//     have had the first wait;
 //   - the wrapper waits for the watcher to be gone before it frames the
 //     command, so the next command's line, which the client sends only on
 //     reading the frame, cannot be read by a watcher still there;
