@@ -347,28 +347,43 @@ func (c *conn) run(ctx context.Context, sess *ssh.Session, cmd engine.Command, o
 // be kept for the next command (keep), with no new session, shell and
 // wrapper for it on the host.
 func (c *conn) runChained(ctx context.Context, ss *session, in string, out engine.OutputFunc) (code int, keep bool, err error) {
+	if stage, err := c.startWarm(ctx, ss); err != nil {
+		return -1, false, c.setupError(ctx, stage, err)
+	}
+	code, _, keep, err = c.runWarm(ctx, ss, in, true, out)
+	return code, keep, err
+}
+
+// startWarm starts wrapperChain in a session with warm pipes: agent
+// forwarding first, where the connection forwards, then the exec request.
+// stage names the request that failed. A cancel meanwhile escalates as
+// for a running command (see cancel), but writes nothing to stdin: no
+// command has been sent, and a "TERM" there would be read as the first
+// line of the one about to be; the caller's runWarm sends none once ctx
+// has ended.
+func (c *conn) startWarm(ctx context.Context, ss *session) (stage string, err error) {
 	finished := make(chan struct{})
 	defer close(finished)
-	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, ss.stdin, false, finished) })
+	stop := context.AfterFunc(ctx, func() { c.cancel(ss.Session, noInput{}, false, finished) })
 	defer stop()
 	if c.forward {
 		if err := agent.RequestAgentForwarding(ss.Session); err != nil {
-			return -1, false, c.setupError(ctx, "request agent forwarding", err)
+			return "request agent forwarding", err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return -1, false, err
-	}
 	if err := ss.Start(warmCommand(c.terminator, c.t.Grace)); err != nil {
-		return -1, false, c.setupError(ctx, "start", err)
+		return "start", err
 	}
 	ss.watchEnd()
-	if _, err := io.WriteString(ss.stdin, in); err != nil {
-		return -1, false, c.setupError(ctx, "send the command", err)
-	}
-	code, framed, err := c.collect(ctx, ss, true, out)
-	return code, framed && err == nil && code == 0, err
+	return "", nil
 }
+
+// noInput is a session's stdin as a cancel sees it before a command has
+// been sent: it takes nothing.
+type noInput struct{}
+
+func (noInput) Write(p []byte) (int, error) { return len(p), nil }
+func (noInput) Close() error                { return nil }
 
 // runWarm runs a command in a warm session: its wrapper is already running
 // and only waits for in, the command's warmInput, on stdin. sent is false
@@ -506,18 +521,14 @@ func (c *conn) Warm() {
 			return
 		}
 		ss, err := warmPipes(sess, c.terminator)
-		if err == nil && c.forward {
-			err = agent.RequestAgentForwarding(sess)
-		}
 		if err == nil {
-			err = sess.Start(warmCommand(c.terminator, c.t.Grace))
+			_, err = c.startWarm(ctx, ss)
 		}
 		if err != nil {
 			sess.Close()
 			w.err = err
 			return
 		}
-		ss.watchEnd()
 		w.s = ss
 	}()
 }
