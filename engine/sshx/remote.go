@@ -50,22 +50,37 @@ import (
 //
 // It is one line, so that it survives a login shell of any kind on its way
 // to /bin/sh.
-const wrapperNoPTY = `exec 3<&0 </dev/null; ` +
-	`g=; { read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null; ` +
+const wrapperNoPTY = `exec 3<&0 </dev/null; ` + readGroup +
 	`if [ "$g" = "$$" ]; then ` +
 	`/bin/sh -c "$1" 3<&- & p=$!; trap '' TERM PIPE; ` +
-	`( while IFS= read -r l <&3; do case $l in TERM) kill -s TERM 0;; KILL) kill -s KILL 0;; esac; done; kill -s TERM 0; sleep "$2"; kill -s KILL 0 ) >/dev/null 2>&1 & ` +
+	watchGroup + ` >/dev/null 2>&1 & ` +
 	`w=$!; trap 'kill -s TERM 0' HUP INT; ` +
 	`else ` +
 	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$1" 3<&- & else /bin/sh -c "$1" 3<&- & fi; ` +
-	`p=$!; trap '' PIPE; ` +
-	`k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; ` +
-	`( while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$2"; k KILL ) >/dev/null 2>&1 & ` +
+	`p=$!; trap '' PIPE; ` + killSetsid + watchSetsid + ` >/dev/null 2>&1 & ` +
 	`w=$!; trap 'k TERM' TERM HUP INT; ` +
 	`fi; ` +
-	`exec 3<&- >/dev/null 2>&1; ` +
-	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; ` +
+	`exec 3<&- >/dev/null 2>&1; ` + waitCommand +
 	`kill -s KILL "$w" 2>/dev/null; exit "$s"`
+
+// Pieces the no-PTY wrappers share, so that a fix to one is a fix to both.
+// In each, "$2" is the grace period in whole seconds, p the command's pid,
+// and fd 3 the session's stdin.
+const (
+	// readGroup sets g to the wrapper's process group, where /proc says.
+	readGroup = `g=; { read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null; `
+	// watchGroup is the group form's watcher: it signals the whole group,
+	// where the wrapper and the watcher itself ignore SIGTERM.
+	watchGroup = `( while IFS= read -r l <&3; do case $l in TERM) kill -s TERM 0;; KILL) kill -s KILL 0;; esac; done; kill -s TERM 0; sleep "$2"; kill -s KILL 0 )`
+	// killSetsid defines k, the setsid form's signal: to the command's
+	// group, or without one to the command alone.
+	killSetsid = `k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; `
+	// watchSetsid is the setsid form's watcher.
+	watchSetsid = `( while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$2"; k KILL )`
+	// waitCommand waits for the command, again after a trapped signal
+	// interrupts the wait, and sets s to its status.
+	waitCommand = `wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; `
+)
 
 // wrapperPTY runs "$1" on the session's terminal, in the wrapper's own
 // process group (the terminal's foreground group), and passes SIGTERM,
@@ -100,11 +115,11 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 // wrapperChain is what a warm session runs: the no-PTY wrapper, in a loop
 // that reads each command from stdin rather than from its arguments, so
 // that a session can be started before its command is known and can run
-// more than one. "$1" is the grace period, "$2" the terminator (random per
-// connection). Each command is its lines, then a line that is the
+// more than one. "$1" is the terminator (random per connection), "$2" the
+// grace period, as in wrapperNoPTY. Each command is its lines, then a line that is the
 // terminator: the wrapper runs it and exits with its status, as
 // wrapperNoPTY does; or the terminator and "+": the wrapper runs it, then,
-// if it succeeded, writes a frame, "$2:" and the status on stdout and "$2:"
+// if it succeeded, writes a frame, "$1:" and the status on stdout and "$1:"
 // alone on stderr, each with a newline, and waits for the next command (a
 // command that failed ends the session with its status, as the last one
 // does: nothing follows a failure, and a killed command's processes may
@@ -141,33 +156,29 @@ func remoteCommand(cmd engine.Command, grace time.Duration) string {
 //
 // It is one line, so that it survives a login shell of any kind on its way
 // to /bin/sh.
-const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` +
-	`g=; { read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null; ` +
+const wrapperChain = `exec 3<&0 4>&1 5>&2 </dev/null >/dev/null 2>&1; ` + readGroup +
 	`if [ "$g" = "$$" ]; then set -- "$1" "$2" 1; else set -- "$1" "$2" ""; fi; unset g; ` +
 	`while :; do ` +
 	`trap - TERM HUP INT PIPE; unset p q w s; ` +
 	`_rl=; _rf=; _rc=; _rg=; _rn=; ` +
 	`while IFS= read -r _rl <&3; do ` +
-	`if [ "$_rl" = "$2" ]; then _rf=1; break; fi; ` +
-	`if [ "$_rl" = "$2+" ]; then _rf=2; break; fi; ` +
+	`if [ "$_rl" = "$1" ]; then _rf=1; break; fi; ` +
+	`if [ "$_rl" = "$1+" ]; then _rf=2; break; fi; ` +
 	`if [ -n "$_rg" ]; then [ -n "$_rn" ] || { _rn=$(printf '\nx'); _rn=${_rn%x}; }; _rc=$_rc$_rn$_rl; else _rc=$_rl; _rg=1; fi; ` +
 	`done; [ -n "$_rf" ] || exit 0; ` +
 	`set -- "$1" "$2" "$3" "$_rf" "$_rc"; unset _rl _rf _rc _rg _rn; ` +
 	`if [ "$4" = 1 ] && [ "$3" = 1 ]; then ` +
 	`/bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & p=$!; trap '' TERM PIPE; ` +
-	`( while IFS= read -r l <&3; do case $l in TERM) kill -s TERM 0;; KILL) kill -s KILL 0;; esac; done; kill -s TERM 0; sleep "$1"; kill -s KILL 0 ) 4>&- 5>&- & ` +
+	watchGroup + ` 4>&- 5>&- & ` +
 	`w=$!; trap 'kill -s TERM 0' HUP INT; ` +
 	`else ` +
 	`if command -v setsid >/dev/null 2>&1; then setsid /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & q=1; else /bin/sh -c "$5" >&4 2>&5 3<&- 4>&- 5>&- & fi; ` +
-	`p=$!; trap '' PIPE; ` +
-	`k() { kill -s "$1" -- "-$p" 2>/dev/null || kill -s "$1" "$p" 2>/dev/null; }; ` +
-	`( while IFS= read -r l <&3; do case $l in TERM) k TERM;; KILL) k KILL;; esac; done; k TERM; sleep "$1"; k KILL ) 4>&- 5>&- & ` +
+	`p=$!; trap '' PIPE; ` + killSetsid + watchSetsid + ` 4>&- 5>&- & ` +
 	`w=$!; trap 'k TERM' TERM HUP INT; ` +
-	`fi; ` +
-	`wait "$p"; s=$?; while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done; ` +
+	`fi; ` + waitCommand +
 	`kill -s KILL "$w" 2>/dev/null; wait "$w"; ` +
 	`[ "$4" = 2 ] && [ "$s" = 0 ] && [ -n "$q" ] && ! kill -s 0 -- "-$p" 2>/dev/null || exit "$s"; ` +
-	`printf '%s:%s\n' "$2" "$s" >&4; printf '%s:\n' "$2" >&5; ` +
+	`printf '%s:%s\n' "$1" "$s" >&4; printf '%s:\n' "$1" >&5; ` +
 	`set -- "$1" "$2" "$3"; ` +
 	`done`
 
@@ -179,7 +190,7 @@ const maxWarmLine = 16 << 10
 // warmCommand is the exec request for a warm session: the wrapper, waiting
 // on stdin for its command and the terminator.
 func warmCommand(terminator string, grace time.Duration) string {
-	return "exec /bin/sh -c " + shell.Quote(wrapperChain) + " rollout " + strconv.Itoa(graceSeconds(grace)) + " " + shell.Quote(terminator)
+	return "exec /bin/sh -c " + shell.Quote(wrapperChain) + " rollout " + shell.Quote(terminator) + " " + strconv.Itoa(graceSeconds(grace))
 }
 
 // warmInput is what a warm session reads for one command: its line, then
